@@ -1,0 +1,80 @@
+"""Array plumbing for fit/evaluate/predict: nested structures (array, list or dict of arrays), the
+validation split, shuffling and batching, as Keras 3 does them (reference §10)."""
+import math
+
+from kspec import backend
+
+
+def flatten(data):
+    """The arrays of a structure, in order (dicts by key order)."""
+    if data is None:
+        return []
+    if isinstance(data, dict):
+        return [a for v in data.values() for a in flatten(v)]
+    if isinstance(data, (list, tuple)):
+        return [a for v in data for a in flatten(v)]
+    return [data]
+
+
+def map_structure(fn, data):
+    if data is None:
+        return None
+    if isinstance(data, dict):
+        return {k: map_structure(fn, v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return type(data)(map_structure(fn, v) for v in data)
+    return fn(data)
+
+
+def num_samples(*structures):
+    sizes = {len(a) for s in structures for a in flatten(s)}
+    if len(sizes) > 1:
+        raise ValueError(f"all inputs and targets must have the same number of samples; got sizes {sorted(sizes)}")
+    return sizes.pop() if sizes else 0
+
+
+def take(data, index):
+    """Rows ``index`` (a slice or an index array) of every array in a structure."""
+    return map_structure(lambda a: a[index], data)
+
+
+def train_validation_split(structures, validation_split):
+    """The first floor(N * (1 - f)) samples train, the rest validate; done once, before shuffling."""
+    n = num_samples(*structures)
+    split_at = int(math.floor(n * (1.0 - validation_split)))
+    if split_at == 0 or split_at == n:
+        raise ValueError(f"validation_split={validation_split} leaves no training or no validation samples "
+                         f"out of {n}")
+    return ([take(s, slice(0, split_at)) for s in structures],
+            [take(s, slice(split_at, n)) for s in structures])
+
+
+def batch_indices(n, batch_size, shuffle):
+    """Yield the index (slice or array) of each batch: ceil(n / batch_size) batches, the last partial.
+
+    shuffle=True draws a fresh permutation per call from the backend's shuffle RNG (NumPy's legacy
+    RandomState, as Keras on JAX/NumPy uses); "batch" permutes only within each batch.
+    """
+    if shuffle is True or shuffle == "true":
+        perm = backend.shuffle_rng().permutation(n)
+        for start in range(0, n, batch_size):
+            yield perm[start:start + batch_size]
+    elif shuffle == "batch":
+        rng = backend.shuffle_rng()
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
+            yield rng.permutation(stop - start) + start
+    else:
+        for start in range(0, n, batch_size):
+            yield slice(start, min(start + batch_size, n))
+
+
+def class_weight_to_sample_weight(y, class_weight):
+    """Per-sample weights from a {class: weight} map: the class is argmax for one-hot y, else round(y)."""
+    xp = backend.xp
+    y = backend.to_numpy(y)
+    classes = y.argmax(-1) if y.ndim > 1 and y.shape[-1] > 1 else xp.round(y.reshape(len(y), -1)[:, 0])
+    weights = xp.ones(len(y), dtype=backend.floatx)
+    for cls, w in class_weight.items():
+        weights[classes == int(cls)] = w
+    return weights

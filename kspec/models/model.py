@@ -1,0 +1,402 @@
+"""The Model base: compile, fit, evaluate, predict and the *_on_batch steps, as Keras 3 does them.
+
+Subclasses (Sequential, Functional) provide ``layers``, ``output_names`` and
+``call(inputs, training) -> Tensor or list of Tensors``.
+"""
+import sys
+import time
+
+from kspec import backend, losses as losses_mod, metrics as metrics_mod, optimizers
+from kspec.engine import Tensor, no_grad
+from kspec.models import callbacks as callbacks_mod
+from kspec.models import data_adapter as da
+
+
+class _Output:
+    """What compile attached to one model output: its loss, weight and metrics."""
+
+    def __init__(self, name, loss, weight, metric_ids, weighted_metric_ids):
+        self.name = name
+        self.loss = None if loss is None else losses_mod.get(loss)
+        self.weight = 1.0 if weight is None else float(weight)
+        self.metric_ids = list(metric_ids or [])
+        self.weighted_metric_ids = list(weighted_metric_ids or [])
+        self.metrics = None  # resolved on the first batch, when shapes are known
+        self.weighted_metrics = None
+
+    def resolve(self, y_shape, p_shape):
+        if self.metrics is None:
+            self.metrics = [metrics_mod.get(m, y_shape, p_shape) for m in self.metric_ids]
+            self.weighted_metrics = [metrics_mod.get(m, y_shape, p_shape) for m in self.weighted_metric_ids]
+
+
+class Model:
+    """Keras's Model API over the engine. ``stream`` arguments take a text stream for progress."""
+
+    def __init__(self, name=None):
+        self.name = name or "model"
+        self.optimizer = None
+        self.compiled = False
+        self.stop_training = False
+        self.history = None
+        self._outputs_spec = []
+        self._loss_tracker = metrics_mod.Mean(name="loss")
+        self._output_loss_trackers = {}
+        self.compile_args = {}
+
+    # -- subclass interface ----------------------------------------------------------------------------
+    layers = ()
+
+    @property
+    def output_names(self):
+        raise NotImplementedError
+
+    def call(self, inputs, training=False):
+        raise NotImplementedError
+
+    def __call__(self, inputs, training=False):
+        for layer in self.layers:
+            layer.clear_activity_losses()
+        return self.call(inputs, training=training)
+
+    # -- weights ---------------------------------------------------------------------------------------
+    @property
+    def weights(self):
+        return _unique([w for layer in self.layers for w in layer.weights])
+
+    @property
+    def trainable_weights(self):
+        return _unique([w for layer in self.layers for w in layer.trainable_weights])
+
+    @property
+    def non_trainable_weights(self):
+        return _unique([w for layer in self.layers for w in layer.non_trainable_weights])
+
+    def get_weights(self):
+        return [backend.to_numpy(w.data).copy() for w in self.weights]
+
+    def set_weights(self, values):
+        weights = self.weights
+        if len(values) != len(weights):
+            raise ValueError(f"model {self.name!r} has {len(weights)} weights, got {len(values)}")
+        for w, v in zip(weights, values):
+            w.assign(v)
+
+    def count_params(self):
+        return int(sum(w.size for w in self.weights))
+
+    @property
+    def losses(self):
+        out = []
+        for layer in _unique_layers(self.layers):
+            out += layer.losses
+        return out
+
+    def get_layer(self, name=None, index=None):
+        if index is not None:
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"no layer named {name!r}; layers are {[l.name for l in self.layers]}")
+
+    # -- compile ---------------------------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
+                run_eagerly=False, steps_per_execution=1, jit_compile="auto"):
+        self.optimizer = optimizers.get(optimizer)
+        names = list(self.output_names)
+        self._outputs_spec = [
+            _Output(name, _per_output(loss, names, i), _per_output(loss_weights, names, i),
+                    _metrics_for(metrics, names, i), _metrics_for(weighted_metrics, names, i))
+            for i, name in enumerate(names)]
+        self._output_loss_trackers = ({o.name: metrics_mod.Mean(name=f"{o.name}_loss")
+                                       for o in self._outputs_spec} if len(names) > 1 else {})
+        self.compile_args = {"optimizer": optimizer, "loss": loss, "loss_weights": loss_weights,
+                             "metrics": metrics, "weighted_metrics": weighted_metrics}
+        self.compiled = True
+
+    def _require_compiled(self):
+        if not self.compiled:
+            raise RuntimeError("You must call `compile()` before using the model for training or evaluation.")
+
+    # -- the steps ---------------------------------------------------------------------------------------
+    def _outputs_list(self, outputs):
+        return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+
+    def _targets_list(self, y):
+        if isinstance(y, dict):
+            return [y.get(name) for name in self.output_names]
+        if isinstance(y, (list, tuple)) and len(self.output_names) > 1:
+            return list(y)
+        return [y]
+
+    def compute_loss(self, x, y, y_pred, sample_weight=None, track=True):
+        """The total loss Tensor: each output's loss times its weight, plus the layers' losses."""
+        outputs = self._outputs_list(y_pred)
+        targets = self._targets_list(y)
+        total = None
+        for spec, out, target in zip(self._outputs_spec, outputs, targets):
+            if spec.loss is None or target is None:
+                continue
+            sw = sample_weight.get(spec.name) if isinstance(sample_weight, dict) else sample_weight
+            value = spec.loss(target, out, sw)
+            if track and spec.name in self._output_loss_trackers:
+                self._output_loss_trackers[spec.name].update_state(float(value.data), len(target))
+            if spec.weight != 1.0:
+                value = value * spec.weight
+            total = value if total is None else total + value
+        extra = self.losses
+        for penalty in extra:
+            total = penalty if total is None else total + penalty
+        if total is None:
+            raise ValueError("the model has no loss to optimize: compile() with `loss=`")
+        return total
+
+    def _update_metrics(self, y, y_pred, sample_weight, batch_size, loss_value):
+        self._loss_tracker.update_state(loss_value, batch_size)
+        for spec, out, target in zip(self._outputs_spec, self._outputs_list(y_pred), self._targets_list(y)):
+            if target is None:
+                continue
+            pred = out.data
+            spec.resolve(target.shape, pred.shape)
+            mask = out.keras_mask
+            for m in spec.metrics:
+                m.update_state(target, pred, mask)
+            sw = sample_weight.get(spec.name) if isinstance(sample_weight, dict) else sample_weight
+            if mask is not None:
+                sw = mask if sw is None else sw * mask
+            for m in spec.weighted_metrics:
+                m.update_state(target, pred, sw)
+
+    def train_step(self, x, y, sample_weight=None):
+        y_pred = self(x, training=True)
+        loss = self.compute_loss(x, y, y_pred, sample_weight)
+        variables = self.trainable_weights
+        for v in variables:
+            v.grad = None
+        loss.backward()
+        self.optimizer.apply_gradients([(v.grad, v) for v in variables])
+        for v in variables:
+            v.grad = None
+        self._update_metrics(y, y_pred, sample_weight, da.num_samples(x), float(loss.data))
+
+    def test_step(self, x, y, sample_weight=None):
+        with no_grad():
+            y_pred = self(x, training=False)
+            loss = self.compute_loss(x, y, y_pred, sample_weight)
+        self._update_metrics(y, y_pred, sample_weight, da.num_samples(x), float(loss.data))
+
+    def predict_step(self, x):
+        with no_grad():
+            outputs = self(x, training=False)
+        if isinstance(outputs, (list, tuple)):
+            return [o.data for o in outputs]
+        return outputs.data
+
+    # -- metric bookkeeping ------------------------------------------------------------------------------
+    def reset_metrics(self):
+        self._loss_tracker.reset_state()
+        for t in self._output_loss_trackers.values():
+            t.reset_state()
+        for spec in self._outputs_spec:
+            for m in (spec.metrics or []) + (spec.weighted_metrics or []):
+                m.reset_state()
+
+    def get_metrics_result(self):
+        """Current logs, with keys sorted alphabetically as Keras 3's logs are."""
+        logs = {"loss": self._loss_tracker.result()}
+        for name, tracker in self._output_loss_trackers.items():
+            logs[name + "_loss"] = tracker.result()
+        multi = len(self._outputs_spec) > 1
+        for spec in self._outputs_spec:
+            for m in (spec.metrics or []) + (spec.weighted_metrics or []):
+                logs[f"{spec.name}_{m.name}" if multi else m.name] = m.result()
+        return {k: logs[k] for k in sorted(logs)}
+
+    @property
+    def metrics_names(self):
+        """Keras's flat order: loss, then each output's loss and compiled metrics in compile order."""
+        names = ["loss"] + [n + "_loss" for n in self._output_loss_trackers]
+        multi = len(self._outputs_spec) > 1
+        for spec in self._outputs_spec:
+            for m in (spec.metrics or []) + (spec.weighted_metrics or []):
+                names.append(f"{spec.name}_{m.name}" if multi else m.name)
+        return names
+
+    def _flatten_in_order(self, logs):
+        names = [n for n in self.metrics_names if n in logs]
+        values = [logs[n] for n in names] + [logs[k] for k in sorted(logs) if k not in names]
+        return values[0] if len(values) == 1 else values
+
+    # -- fit / evaluate / predict ------------------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
+            initial_epoch=0, steps_per_epoch=None, validation_steps=None, validation_batch_size=None,
+            validation_freq=1, stream=None):
+        """Train for ``epochs`` epochs; returns a History whose keys follow Keras 3's names and order."""
+        self._require_compiled()
+        batch_size = batch_size or 32
+        verbose = 1 if verbose == "auto" else int(verbose)
+        stream = stream or sys.stderr
+        if sample_weight is not None and class_weight is not None:
+            raise ValueError("`sample_weight` and `class_weight` cannot both be given")
+        if validation_data is None and validation_split:
+            (x, y, sample_weight), val = da.train_validation_split([x, y, sample_weight], validation_split)
+            validation_data = tuple(val)
+        if class_weight is not None:
+            sample_weight = da.class_weight_to_sample_weight(da.flatten(y)[0], class_weight)
+        val_x, val_y, val_sw = _unpack_validation(validation_data)
+        n = da.num_samples(x, y)
+        steps = -(-n // batch_size)
+        if steps_per_epoch:
+            steps = min(steps, int(steps_per_epoch))
+        history = callbacks_mod.History()
+        cbs = callbacks_mod.CallbackList(callbacks, model=self, history=history, verbose=verbose,
+                                         epochs=epochs, steps=steps, stream=stream)
+        self.stop_training = False
+        cbs.on_train_begin()
+        for epoch in range(initial_epoch, epochs):
+            self.reset_metrics()
+            cbs.on_epoch_begin(epoch)
+            for step, index in enumerate(da.batch_indices(n, batch_size, shuffle)):
+                if step >= steps:
+                    break
+                cbs.on_train_batch_begin(step)
+                self.train_step(da.take(x, index), da.take(y, index),
+                                None if sample_weight is None else da.take(sample_weight, index))
+                cbs.on_train_batch_end(step, self.get_metrics_result)
+                if self.stop_training:
+                    break
+            logs = self.get_metrics_result()
+            if val_x is not None and _should_validate(epoch, validation_freq):
+                val_logs = self.evaluate(val_x, val_y, batch_size=validation_batch_size or batch_size,
+                                         sample_weight=val_sw, verbose=0, return_dict=True,
+                                         steps=validation_steps)
+                logs.update({"val_" + k: v for k, v in val_logs.items()})
+            cbs.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        cbs.on_train_end()
+        self.history = history
+        return history
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False, stream=None):
+        """Loss and metrics over the data: a scalar (loss only), a list in ``metrics_names`` order, or a dict."""
+        self._require_compiled()
+        batch_size = batch_size or 32
+        verbose = 1 if verbose == "auto" else int(verbose)
+        n = da.num_samples(x, y)
+        total_steps = -(-n // batch_size)
+        if steps:
+            total_steps = min(total_steps, int(steps))
+        cbs = callbacks_mod.CallbackList(callbacks, model=self, verbose=verbose, epochs=1, steps=total_steps,
+                                         stream=stream or sys.stderr, mode="test")
+        self.reset_metrics()
+        cbs.on_test_begin()
+        for step, index in enumerate(da.batch_indices(n, batch_size, False)):
+            if step >= total_steps:
+                break
+            cbs.on_test_batch_begin(step)
+            self.test_step(da.take(x, index), da.take(y, index),
+                           None if sample_weight is None else da.take(sample_weight, index))
+            cbs.on_test_batch_end(step, self.get_metrics_result)
+        logs = self.get_metrics_result()
+        cbs.on_test_end(logs)
+        return logs if return_dict else self._flatten_in_order(logs)
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, stream=None):
+        """Outputs for ``x`` in batches: an array, or a list of arrays for several outputs."""
+        batch_size = batch_size or 32
+        verbose = 1 if verbose == "auto" else int(verbose)
+        n = da.num_samples(x)
+        total_steps = -(-n // batch_size)
+        cbs = callbacks_mod.CallbackList(callbacks, model=self, verbose=verbose, epochs=1, steps=total_steps,
+                                         stream=stream or sys.stderr, mode="predict")
+        cbs.on_predict_begin()
+        parts = []
+        for step, index in enumerate(da.batch_indices(n, batch_size, False)):
+            cbs.on_predict_batch_begin(step)
+            parts.append(self.predict_step(da.take(x, index)))
+            cbs.on_predict_batch_end(step, None)
+        cbs.on_predict_end()
+        xp = backend.xp
+        if parts and isinstance(parts[0], list):
+            return [xp.concatenate([p[i] for p in parts]) for i in range(len(parts[0]))]
+        return xp.concatenate(parts) if parts else xp.zeros((0,), dtype=backend.floatx)
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        self._require_compiled()
+        if class_weight is not None:
+            sample_weight = da.class_weight_to_sample_weight(da.flatten(y)[0], class_weight)
+        self.reset_metrics()
+        self.train_step(x, y, sample_weight)
+        return self._step_result(return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        self._require_compiled()
+        self.reset_metrics()
+        self.test_step(x, y, sample_weight)
+        return self._step_result(return_dict)
+
+    def predict_on_batch(self, x):
+        return self.predict_step(x)
+
+    def _step_result(self, return_dict):
+        logs = self.get_metrics_result()
+        return logs if return_dict else self._flatten_in_order(logs)
+
+    def summary(self, line_length=None, positions=None, print_fn=None, stream=None):
+        from kspec.models.summary import print_summary
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
+                      stream=stream or sys.stdout)
+
+
+def _unique(items):
+    seen, out = set(), []
+    for item in items:
+        if id(item) not in seen:
+            seen.add(id(item))
+            out.append(item)
+    return out
+
+
+def _unique_layers(layers):
+    return _unique(list(layers))
+
+
+def _per_output(value, names, i):
+    if isinstance(value, dict):
+        return value.get(names[i])
+    if isinstance(value, (list, tuple)):
+        return value[i] if i < len(value) else None
+    return value
+
+
+def _metrics_for(metrics, names, i):
+    if metrics is None:
+        return []
+    if isinstance(metrics, dict):
+        m = metrics.get(names[i], [])
+        return m if isinstance(m, (list, tuple)) else [m]
+    if isinstance(metrics, (list, tuple)) and len(names) > 1 and metrics and isinstance(metrics[0], (list, tuple)):
+        return list(metrics[i])
+    return list(metrics) if isinstance(metrics, (list, tuple)) else [metrics]
+
+
+def _unpack_validation(data):
+    if data is None:
+        return None, None, None
+    if len(data) == 2:
+        return data[0], data[1], None
+    return data[0], data[1], data[2]
+
+
+def _should_validate(epoch, freq):
+    if isinstance(freq, int):
+        return (epoch + 1) % freq == 0
+    return epoch + 1 in freq
+
+
+def _now():
+    return time.perf_counter()
