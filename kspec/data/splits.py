@@ -1,0 +1,163 @@
+"""One split of a spec's ``data`` section, read to raw arrays."""
+import os
+
+import numpy as np
+
+from kspec.data.datasets import class_names, load_dataset
+from kspec.data.errors import DataError
+from kspec.data.readers import detect_format, read_array_file
+from kspec.data.tables import encode_labels
+
+# The keys a data entry may have.
+SOURCE_KEYS = ("dataset", "split", "path", "x", "y", "header", "label_column", "delimiter", "format")
+_KEYED = ("npz", "h5")  # formats that hold named arrays
+
+
+class Split(tuple):
+    """``(x, y)`` of one split, plus ``classes``: the label names (list of str), or None.
+
+    Unpacks like a tuple: ``x, y = load_split(...)``.
+    """
+
+    def __new__(cls, x, y, classes=None):
+        self = super().__new__(cls, (x, y))
+        self.classes = classes
+        return self
+
+    @property
+    def x(self):
+        return self[0]
+
+    @property
+    def y(self):
+        return self[1]
+
+
+def load_split(source, base_dir=".", *, classes=None):
+    """Read the raw arrays of one data entry of a spec.
+
+    Parameters
+    ----------
+    source : dict
+        ``{dataset: mnist | fashion_mnist, split: train | test}``; or ``{path: FILE, x: KEY,
+        y: KEY, header: ..., label_column: ..., delimiter: ..., format: ...}`` where x/y pick
+        arrays from .npz/.h5 files (default ``"x"``/``"y"``; a dict of input names to keys gives a
+        dict of arrays, for multi-input models); or ``{x: FILE, y: FILE}`` with one file each.
+    base_dir : str
+        The folder that relative paths start from (the spec file's folder).
+    classes : list of str, optional
+        The training split's class names, so string labels of every split map alike.
+
+    Returns
+    -------
+    Split
+        ``(x, y)``: x an ndarray of shape (n, ...) or a dict of them; y of shape (n, ...) or None
+        when the entry has no labels. ``.classes`` names the labels where known.
+    """
+    if not isinstance(source, dict):
+        raise DataError(f"a data entry must be a mapping, got {source!r}",
+                        hint="e.g. {dataset: mnist, split: train} or {path: data.npz}")
+    unknown = sorted(set(source) - set(SOURCE_KEYS))
+    if unknown:
+        raise DataError(f"unknown keys {unknown} in a data entry",
+                        hint=f"use {', '.join(SOURCE_KEYS)}")
+    if "dataset" in source:
+        if "split" not in source:
+            raise DataError(f"dataset {source['dataset']} needs a split", hint="add split: train or test")
+        x, y = load_dataset(source["dataset"], source["split"])
+        return Split(x, y, class_names(source["dataset"]))
+    opts = {k: source[k] for k in ("header", "label_column", "delimiter") if k in source}
+    fmt = source.get("format")
+    if "path" in source:
+        x, y, found = _from_file(_resolve(base_dir, source["path"]), source.get("x"),
+                                 source.get("y"), fmt, opts, classes)
+    elif "x" in source:
+        x = _each(source["x"], lambda p: _single(_resolve(base_dir, p), fmt, opts, classes))
+        y = None if source.get("y") is None else _single(_resolve(base_dir, source["y"]), fmt,
+                                                          opts, classes)
+        found = None
+    else:
+        raise DataError("a data entry needs dataset, path, or x (a file)",
+                        hint="e.g. {path: data/iris.csv, label_column: species}")
+    y, found = _labels(y, found, classes)
+    _check(x, y)
+    return Split(x, y, found)
+
+
+def pick_array(data, key=None, name=None):
+    """The x array of what a reader returned: ``data`` itself when it is an array; else
+    ``data[key]``, ``data["x"]``, or the only array. Raises DataError listing the keys otherwise."""
+    if not isinstance(data, dict):
+        return data
+    if key is not None:
+        if key not in data:
+            raise DataError(f"no array named {key!r}; found {sorted(data)}", name)
+        return data[key]
+    if "x" in data:
+        return data["x"]
+    if len(data) == 1:
+        return next(iter(data.values()))
+    raise DataError(f"holds several arrays {sorted(data)}; say which is the input", name,
+                    hint="name the key (x: KEY in the spec)")
+
+
+def _resolve(base_dir, path):
+    if not isinstance(path, (str, os.PathLike)):
+        raise DataError(f"a path must be a string, got {path!r}")
+    return os.path.join(base_dir or ".", os.path.expanduser(str(path)))
+
+
+def _each(spec, fn):
+    return {k: fn(v) for k, v in spec.items()} if isinstance(spec, dict) else fn(spec)
+
+
+def _from_file(path, xkey, ykey, fmt, opts, classes):
+    """(x, y, classes) from one file."""
+    fmt = detect_format(path, fmt)
+    if fmt in _KEYED and (xkey is not None):
+        x = _each(xkey, lambda k: read_array_file(path, k, fmt=fmt))
+        y = None if ykey is None else read_array_file(path, ykey, fmt=fmt)
+        return x, y, None
+    data = read_array_file(path, fmt=fmt, classes=classes, **opts)
+    if not isinstance(data, dict):
+        if xkey is not None or ykey is not None:
+            raise DataError(f"x/y keys pick arrays from .npz or .h5 files; this {fmt} file holds "
+                            "one array", path, hint="drop x/y, or give x and y as two files")
+        return data, None, None
+    found = data.get("classes")
+    found = None if found is None else [str(c) for c in found]
+    x = _each(xkey, lambda k: pick_array(data, k, path)) if xkey is not None else \
+        pick_array({k: v for k, v in data.items() if k not in ("y", "classes")}, None, path)
+    if ykey is not None:
+        y = pick_array(data, ykey, path)
+    else:
+        y = data.get("y")
+    return x, y, found
+
+
+def _single(path, fmt, opts, classes):
+    data = read_array_file(path, fmt=fmt, classes=classes, **opts)
+    return pick_array(data, None, path)
+
+
+def _labels(y, found, classes):
+    """String labels (e.g. from an .npz) become class indices."""
+    if y is not None and y.dtype.kind in "US":
+        y, found = encode_labels(y.ravel(), classes)
+    return y, found if found is not None else (None if classes is None else list(classes))
+
+
+def _check(x, y):
+    arrays = x if isinstance(x, dict) else {"x": x}
+    if y is not None:
+        arrays = {**arrays, "y": y}
+    lengths = {}
+    for k, a in arrays.items():
+        if not isinstance(a, np.ndarray) or a.dtype.kind not in "biuf":
+            raise DataError(f"{k} is not a numeric array (dtype {getattr(a, 'dtype', type(a))})")
+        if a.ndim == 0:
+            raise DataError(f"{k} is a scalar, not an array of samples")
+        lengths[k] = len(a)
+    if len(set(lengths.values())) > 1:
+        raise DataError("the arrays have different numbers of samples: "
+                        + ", ".join(f"{k} {n}" for k, n in lengths.items()))
