@@ -1,7 +1,13 @@
-"""Keras weight constraints: ``constraint(array) -> array``, applied after each optimizer step."""
+"""Keras 3 weight constraints: ``constraint(w) -> array``, applied to the weight array after each optimizer
+step. They keep w's shape and dtype. Names: the class names and their snake_case forms (``max_norm``,
+``min_max_norm``, ``non_neg``, ``unit_norm``).
+
+Norms are taken over ``axis`` (an int or a list of ints; e.g. 0 for a Dense kernel (in, out), [0, 1, 2]
+for a Conv2D kernel (kh, kw, in, out)), and the rescaling divides by ``epsilon + norm`` as Keras does.
+"""
 from kspec import backend
 from kspec.registry import register
-from kspec.serialization import deserialize
+from kspec.serialization import deserialize, serialize  # noqa: F401  (serialize: Keras's config form)
 
 
 class Constraint:
@@ -18,11 +24,84 @@ class Constraint:
         return cls(**config)
 
 
+def _norms(w, axis):
+    """sqrt(sum(w**2)) over ``axis``, kept for broadcasting."""
+    axis = tuple(axis) if isinstance(axis, (list, tuple)) else axis
+    return backend.xp.sqrt((w * w).sum(axis=axis, keepdims=True))
+
+
+def _array(w):
+    w = backend.xp.asarray(getattr(w, "data", w))
+    return w if w.dtype.kind == "f" else w.astype(backend.floatx)
+
+
+@register("constraint", "max_norm")
+class MaxNorm(Constraint):
+    """Rescale each slice along ``axis`` whose L2 norm exceeds ``max_value``:
+    ``w * clip(norm, 0, max_value) / (epsilon + norm)``."""
+
+    def __init__(self, max_value=2, axis=0):
+        self.max_value = max_value
+        self.axis = axis
+
+    def __call__(self, w):
+        w = _array(w)
+        t = w.dtype.type
+        norms = _norms(w, self.axis)
+        desired = backend.xp.clip(norms, t(0), t(self.max_value))
+        return w * (desired / (t(backend.EPSILON) + norms))
+
+    def get_config(self):
+        return {"max_value": self.max_value, "axis": self.axis}
+
+
 @register("constraint", "non_neg")
 class NonNeg(Constraint):
+    """max(w, 0)."""
+
     def __call__(self, w):
-        return w * (w >= 0).astype(w.dtype)
+        w = _array(w)
+        return backend.xp.maximum(w, w.dtype.type(0))
+
+
+@register("constraint", "unit_norm")
+class UnitNorm(Constraint):
+    """``w / (epsilon + norm)`` along ``axis``."""
+
+    def __init__(self, axis=0):
+        self.axis = axis
+
+    def __call__(self, w):
+        w = _array(w)
+        return w / (w.dtype.type(backend.EPSILON) + _norms(w, self.axis))
+
+    def get_config(self):
+        return {"axis": self.axis}
+
+
+@register("constraint", "min_max_norm")
+class MinMaxNorm(Constraint):
+    """Rescale toward norms in [min_value, max_value] along ``axis``:
+    ``desired = rate * clip(norm, min_value, max_value) + (1 - rate) * norm``, ``w * desired / (epsilon + norm)``."""
+
+    def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):
+        self.min_value = min_value
+        self.max_value = max_value
+        self.rate = rate
+        self.axis = axis
+
+    def __call__(self, w):
+        w = _array(w)
+        t = w.dtype.type
+        norms = _norms(w, self.axis)
+        clipped = backend.xp.clip(norms, t(self.min_value), t(self.max_value))
+        desired = t(self.rate) * clipped + t(1 - self.rate) * norms
+        return w * (desired / (t(backend.EPSILON) + norms))
+
+    def get_config(self):
+        return {"min_value": self.min_value, "max_value": self.max_value, "rate": self.rate, "axis": self.axis}
 
 
 def get(identifier):
+    """A constraint from a name, a config dict or an instance (None stays None)."""
     return deserialize("constraint", identifier)

@@ -1,8 +1,12 @@
-"""Public testing helpers: a float64 directional gradient check and float32 assertions.
+"""Public testing helpers: a float64 directional gradient check, float32 assertions and the layer harness.
 
 ``check_backward(fn, inputs, params=())`` compares the tape's gradient with central differences along a
 random direction, in float64 (float32 finite differences are far too coarse, reference C1).
+``run_layer_test(layer_cls, init_kwargs, input_shape, ...)`` is the Keras-style smoke test of a layer.
 """
+import json
+import warnings
+
 import numpy as np
 
 from kspec.engine import Tensor, Variable
@@ -83,3 +87,145 @@ def assert_float32(arrays, what="array"):
         dtype = np.asarray(data).dtype
         if dtype.kind == "f" and dtype != np.float32:
             raise AssertionError(f"{what} #{i} is {dtype}, expected float32")
+
+
+# -- the layer test harness -------------------------------------------------------------------------------
+
+def run_layer_test(layer_cls, init_kwargs, input_shape, expected_output_shape=None,
+                   expected_num_trainable_weights=None, expected_num_non_trainable_weights=None,
+                   supports_masking=None, input_dtype="float32", run_training_check=True, input_data=None,
+                   seed=0):
+    """Keras-style smoke test of a layer class; returns the (first) output array of the first call.
+
+    Checks, each failing with a message naming the layer and the quantity that differs:
+    the config is JSON-serializable and ``from_config(get_config())`` gives the same config (before and
+    after building); the ``supports_masking`` flag; the call's output shape against
+    ``compute_output_shape`` (batch None) and ``expected_output_shape`` (full, batch included); float32
+    outputs and weights; the weight counts; batch independence (sample 0 alone gives row 0); a mask is
+    dropped by a layer that does not support masking; a layer revived from its config with
+    ``set_weights`` reproduces the output; and one SGD step of a Sequential([layer]) under MSE gives a
+    finite loss and moves the trainable weights.
+
+    input_shape : full shape, batch first, e.g. (2, 3, 4). input_data : optional array used instead of
+    random data (random ints in [0, 10) for integer ``input_dtype``).
+    Layers whose config needs unsafe loading (a Lambda of a Python ``lambda``) cannot take the config
+    round trip: give such a Lambda a named function.
+    """
+    from kspec.models import Sequential
+    from kspec.optimizers import SGD
+
+    rng = np.random.default_rng(seed)
+    x = _layer_test_input(rng, input_shape, input_dtype) if input_data is None else np.asarray(input_data)
+    input_shape = tuple(x.shape)
+    name = layer_cls.__name__
+
+    layer = layer_cls(**init_kwargs)
+    config = _check_config_round_trip(layer_cls, layer, "unbuilt")
+    if supports_masking is not None:
+        assert layer.supports_masking == supports_masking, \
+            f"{name}.supports_masking is {layer.supports_masking}, expected {supports_masking}"
+
+    outs = _as_list(layer(Tensor(x)))
+    arrays = [o.data for o in outs]
+    declared = layer.compute_output_shape((None,) + input_shape[1:])
+    declared = declared if isinstance(declared, list) else [declared]
+    assert len(declared) == len(outs), f"{name}: compute_output_shape gives {len(declared)} shapes, " \
+                                       f"call gives {len(outs)} outputs"
+    for i, (o, d) in enumerate(zip(arrays, declared)):
+        d = tuple(d)
+        assert d[0] in (None, o.shape[0]) and d[1:] == o.shape[1:], \
+            f"{name} output {i}: compute_output_shape {d} does not match the call's shape {o.shape}"
+    if expected_output_shape is not None:
+        expected = expected_output_shape if isinstance(expected_output_shape, list) else [expected_output_shape]
+        got = [tuple(a.shape) for a in arrays]
+        assert got == [tuple(e) for e in expected], f"{name}: output shape {got}, expected {expected}"
+    if np.dtype(input_dtype).kind == "f":
+        assert_float32(arrays, f"{name} output")
+    assert_float32(layer.weights, f"{name} weight")
+    if expected_num_trainable_weights is not None:
+        assert len(layer.trainable_weights) == expected_num_trainable_weights, \
+            f"{name}: {len(layer.trainable_weights)} trainable weights, expected {expected_num_trainable_weights}"
+    if expected_num_non_trainable_weights is not None:
+        assert len(layer.non_trainable_weights) == expected_num_non_trainable_weights, \
+            f"{name}: {len(layer.non_trainable_weights)} non-trainable weights, expected " \
+            f"{expected_num_non_trainable_weights}"
+
+    if input_shape[0] >= 2:  # row 0 must not depend on the rest of the batch
+        first = _as_list(layer(Tensor(x[:1])))
+        for i, (o, full) in enumerate(zip(first, arrays)):
+            np.testing.assert_allclose(o.data, full[:1], rtol=1e-5, atol=1e-6,
+                                       err_msg=f"{name} output {i}: sample 0 alone differs from row 0")
+
+    if x.ndim >= 2:
+        masked = Tensor(x)
+        masked.keras_mask = rng.random(input_shape[:-1]) > 0.3
+        out_mask = _as_list(layer(masked))[0].keras_mask
+        if not layer.supports_masking:
+            assert out_mask is None, f"{name} does not support masking but its output kept a mask"
+
+    built_config = _check_config_round_trip(layer_cls, layer, "built")
+    assert built_config == config, f"{name}: building changed the config:\n{config}\n{built_config}"
+    revived = layer_cls.from_config(json.loads(json.dumps(config)))
+    revived(Tensor(x))
+    revived.set_weights(layer.get_weights())
+    for i, (o, a) in enumerate(zip(_as_list(revived(Tensor(x))), arrays)):
+        np.testing.assert_allclose(o.data, a, rtol=1e-6, atol=1e-7,
+                                   err_msg=f"{name} output {i}: revived layer with set_weights differs")
+    layer.clear_activity_losses()
+
+    if run_training_check and len(outs) == 1 and arrays[0].dtype.kind == "f":
+        _check_training_step(Sequential, SGD, layer_cls(**init_kwargs), x, rng.standard_normal(arrays[0].shape))
+    return arrays[0] if len(arrays) == 1 else arrays
+
+
+def _layer_test_input(rng, shape, dtype):
+    if np.dtype(dtype).kind in "iu":
+        return rng.integers(0, 10, size=shape).astype(dtype)
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def _as_list(out):
+    return list(out) if isinstance(out, (list, tuple)) else [out]
+
+
+def _check_config_round_trip(layer_cls, layer, when):
+    name = layer_cls.__name__
+    config = layer.get_config()
+    try:
+        text = json.dumps(config)
+    except TypeError as err:
+        raise AssertionError(f"{name} ({when}): get_config() is not JSON-serializable: {err}") from err
+    for key in ("name", "trainable", "dtype"):
+        assert key in config, f"{name} ({when}): get_config() lacks the base key {key!r}"
+    config = json.loads(text)
+    again = layer_cls.from_config(json.loads(text)).get_config()
+    assert json.loads(json.dumps(again)) == config, \
+        f"{name} ({when}): from_config(get_config()) changed the config:\n{config}\n{again}"
+    return config
+
+
+def _check_training_step(sequential_cls, sgd_cls, layer, x, y):
+    name = type(layer).__name__
+    model = sequential_cls([layer])
+    model.build((None,) + tuple(x.shape[1:]))
+    model.compile(optimizer=sgd_cls(learning_rate=0.01), loss="mse")
+    before = [_host_copy(w) for w in layer.trainable_weights]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the optimizer warns about weights without a gradient
+        try:
+            loss = model.train_on_batch(x, y.astype(np.float32))
+        except (ValueError, UserWarning) as err:
+            if "radients" not in str(err):
+                raise
+            raise AssertionError(f"{name}: trainable weights get no gradient in a training step: {err}") from err
+    assert np.isfinite(loss), f"{name}: the training step's loss is {loss}"
+    assert_float32(layer.weights, f"{name} weight after a training step")
+    moved = [not np.array_equal(b, _host_copy(w)) for b, w in zip(before, layer.trainable_weights)]
+    assert all(moved), f"{name}: trainable weights that did not move in a training step: " \
+                       f"{[w.path for w, m in zip(layer.trainable_weights, moved) if not m]}"
+
+
+def _host_copy(weight):
+    """A host NumPy copy of a weight's value."""
+    from kspec import backend
+    return backend.to_numpy(weight.data).copy()

@@ -4,6 +4,7 @@ A layer states its arguments once, in its ``__init__`` signature (with Keras 3's
 The base class records the bound arguments of the most-derived ``__init__``, so ``get_config``,
 ``from_config``, the spec validator and the Keras ``model_config`` all come from that one statement.
 """
+import contextlib
 import functools
 import inspect
 import warnings
@@ -72,7 +73,7 @@ class Layer:
                 raise TypeError(f"{type(self).__name__}: unrecognized keyword argument {key!r}")
         self.name = name or unique_name(snake_case(type(self).__name__))
         self.trainable = trainable
-        self.dtype = "float32" if dtype in (None, "float32") else dtype
+        self.dtype = dtype_name(dtype)
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self.built = False
         self.input_shape = None
@@ -146,7 +147,7 @@ class Layer:
     def compute_output_shape(self, input_shape):
         """Default: run ``call`` on a batch of one and read the shape. Layers override it cheaply."""
         probe = _probe(input_shape)
-        with no_grad():
+        with no_grad(), _quiet_math():
             out = self.call(probe, training=False)
         if isinstance(out, (list, tuple)):
             return [(None,) + tuple(o.shape[1:]) for o in out]
@@ -172,13 +173,21 @@ class Layer:
         else:
             outputs = self.call(inputs, training=training)
         if self.activity_regularizer is not None:
-            first = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
-            batch = first.shape[0] if first.ndim else 1
-            self._activity_losses.append(self.activity_regularizer(first) / float(max(batch, 1)))
+            self._add_activity_losses(outputs)
         out_mask = self.compute_mask(inputs, mask)
         if out_mask is not None and isinstance(outputs, Tensor):
             outputs.keras_mask = out_mask
         return outputs
+
+    def _add_activity_losses(self, outputs):
+        """Keras >= 3.14: the activity penalty of each output, divided by that output's batch size
+        (a batch of 0 adds 0, as ``divide_no_nan`` does; a scalar output is not divided)."""
+        for out in outputs if isinstance(outputs, (list, tuple)) else [outputs]:
+            penalty = self.activity_regularizer(out)
+            if out.ndim:
+                batch = out.shape[0]
+                penalty = penalty / float(batch) if batch else penalty * 0.0
+            self._activity_losses.append(penalty)
 
     # -- losses ------------------------------------------------------------------------------------------
     @property
@@ -197,14 +206,21 @@ class Layer:
 
     # -- configuration -------------------------------------------------------------------------------------
     def get_config(self):
-        """Keras-style config: name, trainable, dtype, then the layer's own arguments, serialized."""
-        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        """Keras 3's config: the base entries, then the layer's own arguments (serialized), in signature
+        order. An attribute with an argument's name is serialized in place of the raw argument."""
+        config = self._base_config()
         for key, value in self._init_args.items():
-            if key in ("name", "trainable", "dtype") or key in LEGACY_SHAPE_KWARGS:
+            if key in _BASE_KEYS or key in LEGACY_SHAPE_KWARGS:
                 continue
             config[key] = serialize(getattr(self, key, value))
-        if self._batch_input_shape is not None:
-            config["batch_input_shape"] = list(self._batch_input_shape)
+        return config
+
+    def _base_config(self):
+        """What Keras's ``Layer.get_config`` writes: name, trainable, the dtype policy, and the activity
+        regularizer only when there is one. (Keras 3 writes no ``batch_input_shape``.)"""
+        config = {"name": self.name, "trainable": self.trainable, "dtype": dtype_policy_config(self.dtype)}
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = serialize(self.activity_regularizer)
         return config
 
     @classmethod
@@ -213,6 +229,40 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r}>"
+
+
+_BASE_KEYS = ("name", "trainable", "dtype", "activity_regularizer")
+
+
+def dtype_name(dtype):
+    """A layer dtype from None, a name, or Keras 3's DTypePolicy config dict -> a name ("float32")."""
+    if dtype is None:
+        return "float32"
+    if isinstance(dtype, dict):
+        if "config" in dtype:  # {"module": "keras", "class_name": "DTypePolicy", "config": {"name": ...}}
+            return dtype_name(dtype["config"].get("name"))
+        if "name" in dtype:
+            return dtype_name(dtype["name"])
+        raise ValueError(f"cannot read a dtype policy from {dtype!r}")
+    if isinstance(dtype, str):
+        return dtype
+    return backend.xp.dtype(dtype).name  # np.float32, np.dtype("float32"), ...
+
+
+def dtype_policy_config(name):
+    """Keras 3's serialized DTypePolicy for a layer's ``dtype`` config entry."""
+    return {"module": "keras", "class_name": "DTypePolicy", "config": {"name": name}, "registered_name": None}
+
+
+def standardize_data_format(data_format):
+    """None -> "channels_last" (Keras's default image_data_format); otherwise validated, lower case."""
+    if data_format is None:
+        return "channels_last"
+    value = str(data_format).lower()
+    if value not in ("channels_last", "channels_first"):
+        raise ValueError("The `data_format` argument must be one of \"channels_first\", \"channels_last\". "
+                         f"Received: data_format={data_format!r}")
+    return value
 
 
 def _legacy_input_shape(kwargs):
@@ -254,6 +304,12 @@ def _probe(input_shape):
     if isinstance(input_shape, list):
         return [Tensor(xp.zeros((1,) + tuple(s[1:]), dtype=backend.floatx)) for s in input_shape]
     return Tensor(xp.zeros((1,) + tuple(input_shape[1:]), dtype=backend.floatx))
+
+
+def _quiet_math():
+    """Silence floating-point warnings while probing with zeros (e.g. log(0) in a Lambda)."""
+    errstate = getattr(backend.xp, "errstate", None)
+    return errstate(all="ignore") if errstate is not None else contextlib.nullcontext()
 
 
 def warn_legacy(message):

@@ -1,5 +1,5 @@
-"""Regularization layers: Dropout."""
-from kspec import backend
+"""Regularization layers: Dropout, ActivityRegularization."""
+from kspec import backend, regularizers
 from kspec.engine import ops
 from kspec.layers.base import Layer
 from kspec.registry import register
@@ -33,3 +33,30 @@ class Dropout(Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+
+@register("layer")
+class ActivityRegularization(Layer):
+    """Identity that adds ``(l1 * sum|x| + l2 * sum x**2) / batch_size`` to the model's losses.
+
+    The penalty goes through the base layer's ``activity_regularizer`` (an ``L1L2``), so it is divided by
+    the batch size exactly as every activity regularizer is (Keras >= 3.14). Shape and mask unchanged.
+    """
+
+    supports_masking = True
+
+    def __init__(self, l1=0.0, l2=0.0, **kwargs):
+        super().__init__(activity_regularizer=regularizers.L1L2(l1=l1, l2=l2), **kwargs)
+        self.l1 = l1
+        self.l2 = l2
+
+    def call(self, inputs, training=False):
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("activity_regularizer", None)  # Keras writes l1 and l2 instead
+        return config

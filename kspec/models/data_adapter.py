@@ -1,6 +1,7 @@
 """Array plumbing for fit/evaluate/predict: nested structures (array, list or dict of arrays), the
 validation split, shuffling and batching, as Keras 3 does them (reference §10)."""
 import math
+import warnings
 
 from kspec import backend
 
@@ -53,20 +54,68 @@ def batch_indices(n, batch_size, shuffle):
     """Yield the index (slice or array) of each batch: ceil(n / batch_size) batches, the last partial.
 
     shuffle=True draws a fresh permutation per call from the backend's shuffle RNG (NumPy's legacy
-    RandomState, as Keras on JAX/NumPy uses); "batch" permutes only within each batch.
+    RandomState, as Keras on JAX/NumPy uses); "batch" permutes only within each batch. Draws happen
+    lazily, when the generator first runs, as in Keras.
     """
-    if shuffle is True or shuffle == "true":
-        perm = backend.shuffle_rng().permutation(n)
-        for start in range(0, n, batch_size):
-            yield perm[start:start + batch_size]
-    elif shuffle == "batch":
+    if shuffle == "batch":
         rng = backend.shuffle_rng()
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)
             yield rng.permutation(stop - start) + start
+    elif shuffle:
+        perm = backend.shuffle_rng().permutation(n)
+        for start in range(0, n, batch_size):
+            yield perm[start:start + batch_size]
     else:
         for start in range(0, n, batch_size):
             yield slice(start, min(start + batch_size, n))
+
+
+class EpochIterator:
+    """The batches of each epoch, as Keras's EpochIterator over arrays gives them.
+
+    Without ``steps_per_epoch`` every epoch is one pass over the data. With it, an epoch is at most
+    ``steps_per_epoch`` batches and the pass continues where the last epoch stopped; when the pass runs
+    out mid-epoch, the epoch ends early (with Keras's warning) and the next epoch starts a new pass.
+    """
+
+    def __init__(self, n, batch_size, steps_per_epoch=None, shuffle=False):
+        self.n = n
+        self.batch_size = batch_size
+        self.steps_per_epoch = steps_per_epoch
+        self.shuffle = shuffle
+        self.data_batches = -(-n // batch_size)
+        self._pass = None
+        self._seen = 0
+
+    @property
+    def num_batches(self):
+        return self.steps_per_epoch or self.data_batches
+
+    def discard_build_draw(self):
+        """Keras peeks at one batch to build the model, metrics and loss on the first fit after compile;
+        with shuffling that draws (and throws away) one permutation. Do the same draw."""
+        next(batch_indices(self.n, self.batch_size, self.shuffle), None)
+
+    def epoch(self):
+        """Yield ``(step, index)`` for one epoch."""
+        steps = self.steps_per_epoch or self.data_batches
+        if self._pass is None or self.steps_per_epoch is None:
+            self._pass = batch_indices(self.n, self.batch_size, self.shuffle)
+            self._seen = 0
+        for step in range(steps):
+            if self._seen >= self.data_batches:
+                if self.steps_per_epoch:
+                    warnings.warn("Your input ran out of data; interrupting training. Make sure that your "
+                                  "dataset or generator can generate at least `steps_per_epoch * epochs` "
+                                  "batches. You may need to use the `.repeat()` function when building your "
+                                  "dataset.", UserWarning, stacklevel=3)
+                break
+            self._seen += 1
+            yield step, next(self._pass)
+        if self._seen >= self.data_batches:
+            self._pass = batch_indices(self.n, self.batch_size, self.shuffle)
+            self._seen = 0
 
 
 def class_weight_to_sample_weight(y, class_weight):

@@ -4,7 +4,6 @@ Subclasses (Sequential, Functional) provide ``layers``, ``output_names`` and
 ``call(inputs, training) -> Tensor or list of Tensors``.
 """
 import sys
-import time
 
 from kspec import backend, losses as losses_mod, metrics as metrics_mod, optimizers
 from kspec.engine import Tensor, no_grad
@@ -40,6 +39,7 @@ class Model:
         self.stop_training = False
         self.history = None
         self._outputs_spec = []
+        self._symbolic_built = False
         self._loss_tracker = metrics_mod.Mean(name="loss")
         self._output_loss_trackers = {}
         self.compile_args = {}
@@ -114,6 +114,7 @@ class Model:
         self.compile_args = {"optimizer": optimizer, "loss": loss, "loss_weights": loss_weights,
                              "metrics": metrics, "weighted_metrics": weighted_metrics}
         self.compiled = True
+        self._symbolic_built = False  # Keras builds metrics and loss on first use (see fit)
 
     def _require_compiled(self):
         if not self.compiled:
@@ -202,30 +203,48 @@ class Model:
             for m in (spec.metrics or []) + (spec.weighted_metrics or []):
                 m.reset_state()
 
+    def _named_metrics(self):
+        """(log name, metric) pairs in Keras's order: every output's metrics, then every output's weighted
+        metrics; a clash gets Keras's ``weighted_`` prefix or a ``_1``, ``_2`` suffix."""
+        multi = len(self._outputs_spec) > 1
+        counts, out = {}, []
+        for weighted in (False, True):
+            for spec in self._outputs_spec:
+                for m in (spec.weighted_metrics if weighted else spec.metrics) or []:
+                    name = f"{spec.name}_{m.name}" if multi else m.name
+                    if name in counts and weighted:
+                        name = f"{spec.name}_weighted_{m.name}" if multi else f"weighted_{m.name}"
+                    if name in counts:
+                        counts[name] += 1
+                        name = f"{name}_{counts[name] - 1}"
+                    else:
+                        counts[name] = 1
+                    out.append((name, m))
+        return out
+
+    @property
+    def metrics(self):
+        """The metric objects: the loss tracker, the compiled metrics, then per-output loss trackers."""
+        return ([self._loss_tracker] + [m for _, m in self._named_metrics()]
+                + list(self._output_loss_trackers.values()))
+
     def get_metrics_result(self):
         """Current logs, with keys sorted alphabetically as Keras 3's logs are."""
         logs = {"loss": self._loss_tracker.result()}
         for name, tracker in self._output_loss_trackers.items():
             logs[name + "_loss"] = tracker.result()
-        multi = len(self._outputs_spec) > 1
-        for spec in self._outputs_spec:
-            for m in (spec.metrics or []) + (spec.weighted_metrics or []):
-                logs[f"{spec.name}_{m.name}" if multi else m.name] = m.result()
+        for name, m in self._named_metrics():
+            logs[name] = m.result()
         return {k: logs[k] for k in sorted(logs)}
 
     @property
     def metrics_names(self):
-        """Keras's flat order: loss, then each output's loss and compiled metrics in compile order."""
-        names = ["loss"] + [n + "_loss" for n in self._output_loss_trackers]
-        multi = len(self._outputs_spec) > 1
-        for spec in self._outputs_spec:
-            for m in (spec.metrics or []) + (spec.weighted_metrics or []):
-                names.append(f"{spec.name}_{m.name}" if multi else m.name)
-        return names
+        return [m.name for m in self.metrics]
 
     def _flatten_in_order(self, logs):
-        names = [n for n in self.metrics_names if n in logs]
-        values = [logs[n] for n in names] + [logs[k] for k in sorted(logs) if k not in names]
+        """Keras's list form of logs: values named by ``metrics_names`` first, then the rest sorted."""
+        names = self.metrics_names
+        values = [logs[n] for n in names if n in logs] + [logs[k] for k in sorted(logs) if k not in names]
         return values[0] if len(values) == 1 else values
 
     # -- fit / evaluate / predict ------------------------------------------------------------------------
@@ -233,92 +252,99 @@ class Model:
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
             initial_epoch=0, steps_per_epoch=None, validation_steps=None, validation_batch_size=None,
             validation_freq=1, stream=None):
-        """Train for ``epochs`` epochs; returns a History whose keys follow Keras 3's names and order."""
+        """Train for ``epochs`` epochs, as Keras 3 on JAX does; returns the History.
+
+        Progress and callback messages go to ``stream`` (stderr by default). With ``shuffle=True`` each
+        epoch draws ``permutation(N)`` from the backend's shuffle RNG; the first fit after ``compile``
+        draws one extra permutation first, as Keras's build step does.
+        """
         self._require_compiled()
-        batch_size = batch_size or 32
-        verbose = 1 if verbose == "auto" else int(verbose)
-        stream = stream or sys.stderr
-        if sample_weight is not None and class_weight is not None:
-            raise ValueError("`sample_weight` and `class_weight` cannot both be given")
-        if validation_data is None and validation_split:
+        if validation_split and validation_data is None:
             (x, y, sample_weight), val = da.train_validation_split([x, y, sample_weight], validation_split)
             validation_data = tuple(val)
+        if sample_weight is not None and class_weight is not None:
+            raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
         if class_weight is not None:
             sample_weight = da.class_weight_to_sample_weight(da.flatten(y)[0], class_weight)
         val_x, val_y, val_sw = _unpack_validation(validation_data)
-        n = da.num_samples(x, y)
-        steps = -(-n // batch_size)
-        if steps_per_epoch:
-            steps = min(steps, int(steps_per_epoch))
-        history = callbacks_mod.History()
-        cbs = callbacks_mod.CallbackList(callbacks, model=self, history=history, verbose=verbose,
-                                         epochs=epochs, steps=steps, stream=stream)
+        n = da.num_samples(x, y, sample_weight)
+        batch_size = batch_size or (-(-n // steps_per_epoch) if steps_per_epoch else 32)
+        iterator = da.EpochIterator(n, batch_size, steps_per_epoch, shuffle)
+        if not self._symbolic_built:
+            iterator.discard_build_draw()
+            self._symbolic_built = True
+        cbs = callbacks_mod.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
+                                         stream=stream or sys.stderr, verbose=verbose, epochs=epochs,
+                                         steps=iterator.num_batches)
         self.stop_training = False
+        training_logs = {}
         cbs.on_train_begin()
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             cbs.on_epoch_begin(epoch)
-            for step, index in enumerate(da.batch_indices(n, batch_size, shuffle)):
-                if step >= steps:
-                    break
+            for step, index in iterator.epoch():
                 cbs.on_train_batch_begin(step)
                 self.train_step(da.take(x, index), da.take(y, index),
                                 None if sample_weight is None else da.take(sample_weight, index))
                 cbs.on_train_batch_end(step, self.get_metrics_result)
                 if self.stop_training:
                     break
-            logs = self.get_metrics_result()
+            epoch_logs = self.get_metrics_result()
             if val_x is not None and _should_validate(epoch, validation_freq):
                 val_logs = self.evaluate(val_x, val_y, batch_size=validation_batch_size or batch_size,
-                                         sample_weight=val_sw, verbose=0, return_dict=True,
-                                         steps=validation_steps)
-                logs.update({"val_" + k: v for k, v in val_logs.items()})
-            cbs.on_epoch_end(epoch, logs)
+                                         sample_weight=val_sw, steps=validation_steps, callbacks=cbs,
+                                         return_dict=True)
+                epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
+            cbs.on_epoch_end(epoch, epoch_logs)
+            training_logs = epoch_logs
             if self.stop_training:
                 break
-        cbs.on_train_end()
-        self.history = history
-        return history
+        cbs.on_train_end(training_logs)
+        return self.history
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False, stream=None):
-        """Loss and metrics over the data: a scalar (loss only), a list in ``metrics_names`` order, or a dict."""
+        """Loss and metrics over the data: a scalar (loss only), a list (``metrics_names`` first, then the
+        other keys sorted) or a dict. ``callbacks`` may be a CallbackList (fit's validation passes its own)."""
         self._require_compiled()
-        batch_size = batch_size or 32
-        verbose = 1 if verbose == "auto" else int(verbose)
-        n = da.num_samples(x, y)
-        total_steps = -(-n // batch_size)
-        if steps:
-            total_steps = min(total_steps, int(steps))
-        cbs = callbacks_mod.CallbackList(callbacks, model=self, verbose=verbose, epochs=1, steps=total_steps,
-                                         stream=stream or sys.stderr, mode="test")
-        self.reset_metrics()
+        n = da.num_samples(x, y, sample_weight)
+        batch_size = batch_size or (-(-n // steps) if steps else 32)
+        iterator = da.EpochIterator(n, batch_size, steps, shuffle=False)
+        self._symbolic_built = True
+        if isinstance(callbacks, callbacks_mod.CallbackList):
+            cbs = callbacks
+        else:
+            cbs = callbacks_mod.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
+                                             stream=stream or sys.stderr, verbose=verbose, epochs=1,
+                                             steps=iterator.num_batches)
         cbs.on_test_begin()
-        for step, index in enumerate(da.batch_indices(n, batch_size, False)):
-            if step >= total_steps:
-                break
+        self.reset_metrics()
+        for step, index in iterator.epoch():
             cbs.on_test_batch_begin(step)
             self.test_step(da.take(x, index), da.take(y, index),
                            None if sample_weight is None else da.take(sample_weight, index))
             cbs.on_test_batch_end(step, self.get_metrics_result)
-        logs = self.get_metrics_result()
+        logs = callbacks_mod.pythonify_logs(self.get_metrics_result())
         cbs.on_test_end(logs)
         return logs if return_dict else self._flatten_in_order(logs)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, stream=None):
         """Outputs for ``x`` in batches: an array, or a list of arrays for several outputs."""
-        batch_size = batch_size or 32
-        verbose = 1 if verbose == "auto" else int(verbose)
         n = da.num_samples(x)
-        total_steps = -(-n // batch_size)
-        cbs = callbacks_mod.CallbackList(callbacks, model=self, verbose=verbose, epochs=1, steps=total_steps,
-                                         stream=stream or sys.stderr, mode="predict")
+        batch_size = batch_size or (-(-n // steps) if steps else 32)
+        iterator = da.EpochIterator(n, batch_size, steps, shuffle=False)
+        cbs = callbacks_mod.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
+                                         stream=stream or sys.stderr, verbose=verbose, epochs=1,
+                                         steps=iterator.num_batches)
+        self.stop_predicting = False
         cbs.on_predict_begin()
         parts = []
-        for step, index in enumerate(da.batch_indices(n, batch_size, False)):
+        for step, index in iterator.epoch():
             cbs.on_predict_batch_begin(step)
             parts.append(self.predict_step(da.take(x, index)))
-            cbs.on_predict_batch_end(step, None)
+            cbs.on_predict_batch_end(step, {"outputs": parts[-1]})
+            if self.stop_predicting:
+                break
         cbs.on_predict_end()
         xp = backend.xp
         if parts and isinstance(parts[0], list):
@@ -326,15 +352,21 @@ class Model:
         return xp.concatenate(parts) if parts else xp.zeros((0,), dtype=backend.floatx)
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        """One training step on one batch; returns the batch's logs (like evaluate's return)."""
         self._require_compiled()
         if class_weight is not None:
+            if sample_weight is not None:
+                raise ValueError("Arguments `sample_weight` and `class_weight` cannot be specified at the "
+                                 "same time.")
             sample_weight = da.class_weight_to_sample_weight(da.flatten(y)[0], class_weight)
+        self._symbolic_built = True
         self.reset_metrics()
         self.train_step(x, y, sample_weight)
         return self._step_result(return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._require_compiled()
+        self._symbolic_built = True
         self.reset_metrics()
         self.test_step(x, y, sample_weight)
         return self._step_result(return_dict)
@@ -343,13 +375,40 @@ class Model:
         return self.predict_step(x)
 
     def _step_result(self, return_dict):
-        logs = self.get_metrics_result()
+        logs = callbacks_mod.pythonify_logs(self.get_metrics_result())
         return logs if return_dict else self._flatten_in_order(logs)
 
-    def summary(self, line_length=None, positions=None, print_fn=None, stream=None):
+    # -- files and summary -------------------------------------------------------------------------------
+    def save(self, filepath, overwrite=True):
+        """Save the whole model (architecture, weights, optimizer state) with :mod:`kspec.io`."""
+        from kspec import io
+        _check_overwrite(filepath, overwrite)
+        io.save_model(self, filepath)
+
+    def save_weights(self, filepath, overwrite=True):
+        """Save the weights (``.weights.h5`` or legacy ``.h5``) with :mod:`kspec.io`."""
+        from kspec import io
+        _check_overwrite(filepath, overwrite)
+        io.save_weights(self, filepath)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        """Load weights saved by kspec or Keras into this (built) model."""
+        from kspec import io
+        io.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None, stream=None):
+        """Keras 3's summary table, to ``print_fn`` (called once with the whole text) or ``stream``."""
         from kspec.models.summary import print_summary
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
-                      stream=stream or sys.stdout)
+                      expand_nested=expand_nested, show_trainable=show_trainable, layer_range=layer_range,
+                      stream=stream)
+
+
+def _check_overwrite(filepath, overwrite):
+    import os
+    if not overwrite and os.path.exists(filepath):
+        raise FileExistsError(f"{os.fspath(filepath)} exists and overwrite=False")
 
 
 def _unique(items):
@@ -396,7 +455,3 @@ def _should_validate(epoch, freq):
     if isinstance(freq, int):
         return (epoch + 1) % freq == 0
     return epoch + 1 in freq
-
-
-def _now():
-    return time.perf_counter()

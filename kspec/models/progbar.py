@@ -1,28 +1,32 @@
-"""Keras 3's progress output (reference §9): the in-place bar (verbose=1) and one line per epoch (2)."""
+"""Keras 3's progress output (reference §9): the in-place bar (verbose=1) and one line per epoch (2).
+
+Byte for byte what ``keras.utils.Progbar`` and ``keras.callbacks.ProgbarLogger`` print, written to the
+stream the caller hands in. The clock is ``time.perf_counter`` (read at call time, so tests can patch it).
+"""
+import math
+import os
+import sys
 import time
 
 from kspec.models.callbacks import Callback
 
 
-def _format_value(v, use_abs):
-    return f"{v:.4f}" if (abs(v) if use_abs else v) > 1e-3 else f"{v:.4e}"
+def format_value(value, use_abs=True):
+    """``.4f`` above 1e-3 (by absolute value in the bar, by signed value in the epoch line), else ``.4e``."""
+    return f"{value:.4f}" if (abs(value) if use_abs else value) > 1e-3 else f"{value:.4e}"
 
 
-def _format_time(seconds):
-    if seconds >= 1:
-        return f"{seconds:.0f}s"
-    return f"{seconds * 1000:.0f}ms" if seconds >= 1e-3 else f"{seconds * 1e6:.0f}us"
+def format_time_per_unit(seconds, unit_name="step"):
+    """`` 12ms/step``: seconds (also for exactly 0), milliseconds or microseconds, with a leading space."""
+    if seconds >= 1 or seconds == 0:
+        return f" {seconds:.0f}s/{unit_name}"
+    if seconds >= 1e-3:
+        return f" {seconds * 1000.0:.0f}ms/{unit_name}"
+    return f" {seconds * 1000000.0:.0f}us/{unit_name}"
 
 
-def _format_tps(tps):
-    if tps >= 1:
-        return f"{tps:.0f}s/step"
-    if tps >= 1e-3:
-        return f"{tps * 1000:.0f}ms/step"
-    return f"{tps * 1e6:.0f}us/step"
-
-
-def _format_eta(eta):
+def format_eta(eta):
+    """``h:mm:ss`` above an hour, ``m:ss`` above a minute, else ``Ns`` (truncated)."""
     if eta > 3600:
         return "%d:%02d:%02d" % (eta // 3600, (eta % 3600) // 60, eta % 60)
     if eta > 60:
@@ -30,112 +34,193 @@ def _format_eta(eta):
     return "%ds" % eta
 
 
+def _dynamic_display(stream):
+    isatty = getattr(stream, "isatty", None)
+    return bool((callable(isatty) and isatty()) or "ipykernel" in sys.modules or "posix" in sys.modules
+                or "PYCHARM_HOSTED" in os.environ)
+
+
 class Progbar:
-    """Draws progress to ``stream``. ``update(current, values, finalize)``; redraws are throttled."""
+    """A progress bar over ``target`` steps (None if unknown), drawn on ``stream``.
 
-    def __init__(self, target, stream, verbose=1, interval=0.05):
-        self.target, self.stream, self.verbose, self.interval = target, stream, verbose, interval
+    ``update(current, values, finalize)`` takes the values as a dict or as a zero-argument function
+    returning one; the function is only called when a redraw is due (verbose=1 redraws at most every
+    ``interval`` seconds, plus the final one; verbose=2 draws only the final line). Values are shown as
+    given (Keras's ProgbarLogger passes running means, so nothing is averaged here).
+    """
+
+    def __init__(self, target, stream, width=20, verbose=1, interval=0.05, unit_name="step"):
+        self.target = target
+        self.stream = stream
+        self.width = width
+        self.verbose = verbose
+        self.interval = interval
+        self.unit_name = unit_name
+        self._dynamic = _dynamic_display(stream)
+        self._values = {}  # name -> latest value, in order of first appearance
         self._start = time.perf_counter()
-        self._after_first = None
-        self._last_update = 0.0
-        self._prev_width = 0
-
-    def due(self, current):
-        if self.verbose != 1:
-            return current >= self.target
-        return current >= self.target or time.perf_counter() - self._last_update >= self.interval
-
-    def _tps(self, current, now):
-        if current <= 1 or self._after_first is None:
-            return (now - self._start) / max(current, 1)
-        return (now - self._after_first) / (current - 1)
+        self._last_update = -math.inf
+        self._time_after_first_step = None
+        self._prev_total_width = 0
 
     def update(self, current, values=None, finalize=None):
-        now = time.perf_counter()
-        if current == 1 and self._after_first is None:
-            self._after_first = now
         if finalize is None:
-            finalize = self.target is not None and current >= self.target
-        values = values or {}
+            finalize = False if self.target is None else current >= self.target
+        now = time.perf_counter()
+        time_per_unit = self._estimate_step_duration(current, now)
         if self.verbose == 1:
-            if not finalize and now - self._last_update < self.interval:
+            if now - self._last_update < self.interval and not finalize:
                 return
-            self._last_update = now
-            digits = len(str(self.target))
-            head = f"\x1b[1m{current:>{digits}}/{self.target}\x1b[0m "
-            done = int(20 * current / self.target) if self.target else 0
-            bar = f"\x1b[32m{'━' * done}\x1b[0m\x1b[37m{'━' * (20 - done)}\x1b[0m"
-            elapsed = now - self._start
-            tps = self._tps(current, now)
-            if finalize:
-                when = f" \x1b[1m{_format_time(elapsed)}\x1b[0m"
-            else:
-                when = f" \x1b[1m{_format_eta(tps * (self.target - current))}\x1b[0m"
-            line = head + bar + when + " " + _format_tps(tps)
-            for k, v in values.items():
-                line += f" - {k}: {_format_value(v, True)}"
-            pad = max(self._prev_width - len(line), 0)
-            self.stream.write("\b" * self._prev_width + "\r" + line + " " * pad + ("\n" if finalize else ""))
-            self._prev_width = len(line)
-            self.stream.flush()
-        elif self.verbose == 2 and finalize:
-            digits = len(str(self.target))
-            elapsed = now - self._start
-            line = f"{current:>{digits}}/{self.target} - {elapsed:.0f}s - {_format_tps(self._tps(current, now))}"
-            for k, v in values.items():
-                line += f" - {k}: {_format_value(v, False)}"
-            self.stream.write(line + "\n")
-            self.stream.flush()
+            self._record(values)
+            self._write(self._bar_message(current, now, time_per_unit, finalize))
+        elif self.verbose == 2 and finalize and self.target:
+            self._record(values)
+            self._write(self._line_message(current, now, time_per_unit))
+        self._last_update = now
+
+    def _record(self, values):
+        if callable(values):
+            values = values()
+        for key, value in (values or {}).items():
+            self._values[key] = value
+
+    def _write(self, message):
+        self.stream.write(message)
+        self.stream.flush()
+
+    def _bar_message(self, current, now, time_per_unit, finalize):
+        message = ("\b" * self._prev_total_width + "\r") if self._dynamic else "\n"
+        special = 0  # characters of ANSI codes, which take no room on screen
+        if self.target:
+            digits = int(math.log10(self.target)) + 1
+            bar = f"\x1b[1m{current:>{digits}d}/{self.target}\x1b[0m "
+            special += 8
+            done = int(self.width * float(current) / self.target)
+            if done > 0:
+                bar += f"\x1b[32m{'━' * done}\x1b[0m"
+                special += 9
+            bar += f"\x1b[37m{'━' * (self.width - done)}\x1b[0m"
+            special += 9
+        else:
+            bar = "%7d/Unknown" % current
+        if self.target and not finalize:
+            info = f" \x1b[1m{format_eta(time_per_unit * (self.target - current))}\x1b[0m"
+        else:
+            info = f" \x1b[1m{now - self._start:.0f}s\x1b[0m"
+        special += 8
+        info += format_time_per_unit(time_per_unit, self.unit_name)
+        for key, value in self._values.items():
+            info += f" - {key}: {format_value(float(value), use_abs=True)}"
+        total_width = len(bar) + len(info) - special
+        message += bar + info
+        if self._prev_total_width > total_width:
+            message += " " * (self._prev_total_width - total_width)
+        if finalize:
+            message += "\n"
+        self._prev_total_width = total_width
+        return message
+
+    def _line_message(self, current, now, time_per_unit):
+        digits = int(math.log10(self.target)) + 1
+        info = f"{current:>{digits}d}/{self.target} - {now - self._start:.0f}s"
+        info += " -" + format_time_per_unit(time_per_unit, self.unit_name)
+        for key, value in self._values.items():
+            info += f" - {key}: {format_value(float(value), use_abs=False)}"
+        return info + "\n"
+
+    def _estimate_step_duration(self, current, now):
+        """Seconds per step, leaving out the first step once a later one is known."""
+        if not current:
+            return 0
+        if self._time_after_first_step is not None and current > 1:
+            per_unit = (now - self._time_after_first_step) / (current - 1)
+        else:
+            per_unit = (now - self._start) / current
+        if current == 1:
+            self._time_after_first_step = now
+        return per_unit
 
 
 class ProgbarLogger(Callback):
-    """Prints "Epoch i/E" (when epochs > 1) and the bar or epoch line to the stream handed in."""
+    """Prints "Epoch i/E" (verbose != 0 and epochs > 1) and the bar or epoch line, as Keras does.
 
-    def __init__(self, stream, verbose=1, mode="train"):
-        self.stream, self.verbose, self.mode = stream, verbose, mode
-        self.bar = None
-        self._seen = 0
+    Inside fit, the validation pass is silent. Batch logs arrive as a lazy function (see
+    ``lazy_batch_logs``), resolved only when the bar redraws.
+    """
 
-    def _begin(self):
-        self.bar = Progbar(self.params["steps"], self.stream, self.verbose)
-        self._seen = 0
+    lazy_batch_logs = True
 
-    def wants_batch_logs(self, batch):
-        return self.bar is not None and self.verbose == 1 and self.bar.due(batch + 1)
+    def __init__(self, stream=None):
+        super().__init__()
+        self.stream = stream
+        self.seen = 0
+        self.progbar = None
+        self.target = None
+        self.verbose = 1
+        self.epochs = 1
+        self._called_in_fit = False
 
-    def on_epoch_begin(self, epoch, logs=None):
-        if self.params["epochs"] > 1:
-            self.stream.write(f"Epoch {epoch + 1}/{self.params['epochs']}\n")
-        self._begin()
+    def set_params(self, params):
+        super().set_params(params)
+        verbose = params["verbose"]
+        self.verbose = 1 if verbose == "auto" else verbose
+        self.epochs = params["epochs"]
+        self.target = params["steps"]
 
-    def on_train_batch_end(self, batch, logs=None):
-        self._seen = batch + 1
-        if logs is not None and batch + 1 < self.params["steps"]:
-            self.bar.update(batch + 1, logs, finalize=False)
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.bar.update(self._seen, logs, finalize=True)
+    def on_train_begin(self, logs=None):
+        self._called_in_fit = True
 
     def on_test_begin(self, logs=None):
-        if self.mode == "test":
-            self._begin()
-
-    def on_test_batch_end(self, batch, logs=None):
-        self._seen = batch + 1
-        if self.mode == "test" and logs is not None and batch + 1 < self.params["steps"]:
-            self.bar.update(batch + 1, logs, finalize=False)
-
-    def on_test_end(self, logs=None):
-        if self.mode == "test":
-            self.bar.update(self._seen, logs, finalize=True)
+        if not self._called_in_fit:
+            self._reset_progbar()
+            self._maybe_init_progbar()
 
     def on_predict_begin(self, logs=None):
-        self._begin()
+        self._reset_progbar()
+        self._maybe_init_progbar()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._reset_progbar()
+        self._maybe_init_progbar()
+        if self.verbose and self.epochs > 1:
+            self.print_msg(f"Epoch {epoch + 1}/{self.epochs}")
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._update_progbar(batch, logs)
+
+    def on_test_batch_end(self, batch, logs=None):
+        if not self._called_in_fit:
+            self._update_progbar(batch, logs)
 
     def on_predict_batch_end(self, batch, logs=None):
-        self._seen = batch + 1
-        if self.bar.due(batch + 1) and batch + 1 < self.params["steps"]:
-            self.bar.update(batch + 1, None, finalize=False)
+        self._update_progbar(batch, None)  # predictions are not shown
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._finalize_progbar(logs)
+
+    def on_test_end(self, logs=None):
+        if not self._called_in_fit:
+            self._finalize_progbar(logs)
 
     def on_predict_end(self, logs=None):
-        self.bar.update(self._seen, None, finalize=True)
+        self._finalize_progbar(logs)
+
+    def _reset_progbar(self):
+        self.seen = 0
+        self.progbar = None
+
+    def _maybe_init_progbar(self):
+        if self.progbar is None:
+            self.progbar = Progbar(self.target, self.stream or self._stream(), verbose=self.verbose)
+
+    def _update_progbar(self, batch, logs):
+        self._maybe_init_progbar()
+        self.seen = batch + 1
+        if self.verbose == 1:
+            self.progbar.update(self.seen, logs, finalize=False)
+
+    def _finalize_progbar(self, logs):
+        if self.target is None:
+            self.target = self.seen
+            self.progbar.target = self.target
+        self.progbar.update(self.target, logs or {}, finalize=True)

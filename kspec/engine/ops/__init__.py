@@ -6,12 +6,19 @@ records its backward pass when a gradient is needed.
 from kspec.engine.ops.math import (abs, add, cast, clip, divide, exp, log, log1p, maximum, minimum, multiply,
                                    negative, power, sigmoid, sign, sqrt, square, stop_gradient, subtract,
                                    tanh, unbroadcast, where)
+from kspec.engine.ops.losses import (log_cosh, sparse_categorical_crossentropy_from_logits,
+                                     sparse_categorical_crossentropy_from_probs)
 from kspec.engine.ops.nn import (binary_crossentropy_from_logits, binary_crossentropy_from_probs,
                                  categorical_crossentropy_from_logits, categorical_crossentropy_from_probs,
                                  dropout, linear, log_softmax, matmul, relu, softmax)
+from kspec.engine.ops.activations import (elu, erf, expm1, gelu, hard_sigmoid, hard_silu, leaky_relu, mish,
+                                          prelu, relu6, relu_ext, selu, silu, softplus, sparsemax)
 from kspec.engine.ops.reduce import logsumexp, max, mean, min, sum
 from kspec.engine.ops.shape import (broadcast_to, concatenate, expand_dims, flatten, getitem, pad, repeat,
                                     reshape, split, squeeze, stack, tile, transpose)
+from kspec.engine.ops.conv import conv1d, conv2d, conv2d_transpose, depthwise_conv2d
+from kspec.engine.ops.pooling import average_pool1d, average_pool2d, max_pool1d, max_pool2d
+from kspec.engine.ops.normalization import normalize_batch, normalize_fixed
 from kspec.engine.tensor import Tensor
 
 

@@ -182,6 +182,7 @@ def where(condition, a, b):
 def clip(a, low, high):
     """Clip to [low, high]; the gradient passes only strictly inside (as Keras/JAX clip does at the ends)."""
     a = as_tensor(a)
+    low, high = (_const(v, a).data for v in (low, high))  # scalars in a's dtype (np.float64 would leak)
     out = backend.xp.clip(a.data, low, high)
     inside = (a.data >= low) & (a.data <= high)
     return make(out, (a,), lambda g: (g * inside,), "clip")

@@ -2,6 +2,7 @@
 dropout and the fused crossentropies that start from logits but keep Keras's clipped-probability numbers.
 """
 from kspec import backend
+from kspec.engine.ops.math import unbroadcast
 from kspec.engine.tensor import Tensor, as_tensor, make
 
 
@@ -10,23 +11,27 @@ def _to_2d(a):
 
 
 def matmul(a, b):
-    """``a @ b``; a 2-D ``b`` applies to the last axis of an N-D ``a``."""
+    """``a @ b`` with NumPy's rules: batch axes broadcast, a 1-D operand is a row (a) or column (b) vector."""
     a, b = as_tensor(a), as_tensor(b)
     out = a.data @ b.data
 
     def backward(g):
+        # Promote 1-D operands to matrices (and g with them), then use the matrix formulas.
+        a2 = a.data if a.ndim > 1 else a.data[None, :]
+        b2 = b.data if b.ndim > 1 else b.data[:, None]
+        if b.ndim == 1:
+            g = g[..., None]
+        if a.ndim == 1:
+            g = g[..., None, :]
         ga = gb = None
         if a.requires_grad:
-            ga = g @ b.data.swapaxes(-1, -2) if b.ndim > 1 else g[..., None] * b.data
-            if ga.shape != a.shape:
-                from kspec.engine.ops.math import unbroadcast
-                ga = unbroadcast(ga, a.shape)
+            ga = unbroadcast(g @ b2.swapaxes(-1, -2), a2.shape).reshape(a.shape)
         if b.requires_grad:
-            if b.ndim == 2 and a.ndim >= 2:
-                gb = _to_2d(a.data).T @ _to_2d(g)
+            if b2.ndim == 2:  # one matrix shared by every batch entry: a single GEMM
+                gb = _to_2d(a2).T @ _to_2d(g)
             else:
-                from kspec.engine.ops.math import unbroadcast
-                gb = unbroadcast(a.data.swapaxes(-1, -2) @ g, b.shape)
+                gb = unbroadcast(a2.swapaxes(-1, -2) @ g, b2.shape)
+            gb = gb.reshape(b.shape)
         return ga, gb
 
     return make(out, (a, b), backward, "matmul")
@@ -105,6 +110,12 @@ def dropout(x, rate, noise_shape=None, seed=None):
     return make(x.data * mask, (x,), lambda g: (g * mask,), "dropout")
 
 
+def _targets(y, like):
+    """Targets as an array of the prediction's dtype (float64 labels must not leak into float32 math)."""
+    y = y.data if isinstance(y, Tensor) else y
+    return backend.xp.asarray(y, dtype=like.dtype)
+
+
 def categorical_crossentropy_from_probs(y, p):
     """Keras's per-sample CCE on a softmax output, computed from its logits.
 
@@ -115,7 +126,7 @@ def categorical_crossentropy_from_probs(y, p):
     """
     xp = backend.xp
     eps = p.dtype.type(backend.EPSILON)
-    y = y.data if isinstance(y, Tensor) else y
+    y = _targets(y, p)
     q = p.data / p.data.sum(axis=-1, keepdims=True)
     clipped = xp.clip(q, eps, 1 - eps)
     loss = -(y * xp.log(clipped)).sum(axis=-1)
@@ -142,7 +153,7 @@ def categorical_crossentropy_from_probs(y, p):
 def categorical_crossentropy_from_logits(y, z):
     """Per-sample ``-sum(y * log_softmax(z))``. y : (..., K), z : Tensor (..., K) -> (...,)"""
     xp = backend.xp
-    y = y.data if isinstance(y, Tensor) else y
+    y = _targets(y, z)
     shifted = z.data - z.data.max(axis=-1, keepdims=True)
     e = xp.exp(shifted)
     s = e.sum(axis=-1, keepdims=True)
@@ -161,7 +172,7 @@ def binary_crossentropy_from_probs(y, p):
     clip range, 0 outside. y, p : (...) -> (...)"""
     xp = backend.xp
     eps = p.dtype.type(backend.EPSILON)
-    y = y.data if isinstance(y, Tensor) else y
+    y = _targets(y, p)
     pc = xp.clip(p.data, eps, 1 - eps)
     loss = -(y * xp.log(pc) + (1 - y) * xp.log(1 - pc))
     inside = (p.data > eps) & (p.data < 1 - eps)
@@ -179,7 +190,7 @@ def binary_crossentropy_from_probs(y, p):
 def binary_crossentropy_from_logits(y, z):
     """Elementwise ``max(z, 0) - z*y + log1p(exp(-|z|))``. y, z : (...) -> (...)"""
     xp = backend.xp
-    y = y.data if isinstance(y, Tensor) else y
+    y = _targets(y, z)
     loss = xp.maximum(z.data, 0) - z.data * y + xp.log1p(xp.exp(-xp.abs(z.data)))
 
     def backward(g):

@@ -87,8 +87,10 @@ def stack(tensors, axis=0):
 def split(a, sections, axis=-1):
     """Split into ``sections`` equal parts (or at the given indices); each part is its own op output."""
     a = as_tensor(a)
-    xp = backend.xp
     if isinstance(sections, int):
+        if sections <= 0 or a.shape[axis] % sections:
+            raise ValueError(f"split: axis {axis} of size {a.shape[axis]} does not divide into {sections} "
+                             "equal sections")
         size = a.shape[axis] // sections
         bounds = [size * i for i in range(1, sections)]
     else:
@@ -117,24 +119,40 @@ def repeat(a, repeats, axis):
 
 
 def tile(a, reps):
+    """``np.tile``: reps shorter than the rank repeat the trailing axes; longer reps add leading axes."""
     a = as_tensor(a)
     xp = backend.xp
-    reps = tuple(reps)
+    reps = (reps,) if isinstance(reps, int) else tuple(reps)
+    ndim = max(len(reps), a.ndim)
+    reps = (1,) * (ndim - len(reps)) + reps
+    shape_in = (1,) * (ndim - a.ndim) + tuple(a.shape)
     out = xp.tile(a.data, reps)
 
     def backward(g):
-        shape = []
-        for r, n in zip(reps, a.shape):
-            shape += [r, n]
-        axes = tuple(range(0, 2 * a.ndim, 2))
-        return (g.reshape(shape).sum(axis=axes),)
+        split = []
+        for r, n in zip(reps, shape_in):
+            split += [r, n]
+        return (g.reshape(split).sum(axis=tuple(range(0, 2 * ndim, 2))).reshape(a.shape),)
 
     return make(out, (a,), backward, "tile")
 
 
 def pad(a, pad_width, value=0.0):
+    """Constant padding; ``pad_width`` as in ``np.pad``: an int, one (before, after) pair, or one per axis."""
     a = as_tensor(a)
     xp = backend.xp
-    out = xp.pad(a.data, pad_width, constant_values=value)
-    index = tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, a.shape))
+    widths = _pad_pairs(pad_width, a.ndim)
+    out = xp.pad(a.data, widths, constant_values=value)
+    index = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, a.shape))
     return make(out, (a,), lambda g: (g[index],), "pad")
+
+
+def _pad_pairs(pad_width, ndim):
+    if isinstance(pad_width, int):
+        return [(pad_width, pad_width)] * ndim
+    pad_width = list(pad_width)
+    if len(pad_width) == 2 and all(isinstance(w, int) for w in pad_width):
+        return [tuple(pad_width)] * ndim
+    if len(pad_width) != ndim:
+        raise ValueError(f"pad: need one (before, after) pair per axis ({ndim}); received {pad_width!r}")
+    return [(w, w) if isinstance(w, int) else tuple(w) for w in pad_width]

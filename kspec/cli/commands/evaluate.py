@@ -1,0 +1,28 @@
+"""``kspec evaluate RUN|MODEL.h5``: loss and metrics as JSON."""
+import sys
+
+import click
+
+from kspec.cli.commands._common import echo_json, set_option
+
+
+@click.command("evaluate", epilog="""\b
+Examples:
+  kspec evaluate runs/quickstart
+  kspec evaluate runs/quickstart/model.h5 --data configs/data/iris_test.csv
+  kspec evaluate runs/fashion_mlp --set data.test.split=train""")
+@click.argument("target", metavar="RUN|MODEL.h5")
+@click.option("--data", "data", metavar="FILE",
+              help="Evaluate on this data file (read with the options of the spec's test split, "
+                   "e.g. its label column) instead of the spec's test split.")
+@set_option
+@click.option("--batch-size", type=click.IntRange(min=1), help="Batch size (default: the spec's).")
+@click.option("--verbose", "-v", is_flag=True, help="Show a progress bar on stderr.")
+def command(target, data, overrides, batch_size, verbose):
+    """Evaluate a trained model on the spec's test split (or on --data) and print the loss and
+    metrics as one JSON object on stdout."""
+    from kspec import run
+
+    metrics = run.evaluate(target, data=data, overrides=overrides, batch_size=batch_size,
+                           verbose=1 if verbose else 0, stream=sys.stderr)
+    echo_json(metrics)

@@ -1,0 +1,19 @@
+"""``kspec summary CONFIG|RUN|MODEL.h5``: Keras's summary table."""
+import click
+
+from kspec.cli.commands._common import set_option
+
+
+@click.command("summary", epilog="""\b
+Examples:
+  kspec summary configs/fashion_mlp.yaml
+  kspec summary runs/quickstart
+  kspec summary configs/fashion_mlp.yaml --set model.layers.0.Dense.units=64""")
+@click.argument("target", metavar="CONFIG|RUN|MODEL.h5")
+@set_option
+def command(target, overrides):
+    """Print the layers, output shapes and parameter counts (Keras's model.summary()) of a spec,
+    run folder or model file. No data is read."""
+    from kspec import run
+
+    click.echo(run.summary(target, overrides=overrides))

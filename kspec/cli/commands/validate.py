@@ -1,0 +1,45 @@
+"""``kspec validate CONFIG``: check a spec without training."""
+import click
+
+from kspec.cli.commands._common import echo_json, print_warnings, set_option
+
+
+@click.command("validate", epilog="""\b
+Examples:
+  kspec validate configs/fashion_mlp.yaml
+  kspec validate my.yaml --set fit.epochs=3 && kspec train my.yaml --set fit.epochs=3""")
+@click.argument("config", metavar="CONFIG")
+@set_option
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def command(config, overrides, as_json):
+    """Check a spec: names, arguments and every layer's output shape, without reading data.
+
+    A valid spec prints each layer's output shape and parameter count (exit 0). Otherwise every
+    problem is listed as FILE:LINE:COL: error: ... on stderr (exit 2).
+    """
+    from kspec import run
+
+    report = run.validate(config, overrides=overrides)
+    print_warnings(report["warnings"])
+    if as_json:
+        echo_json({k: v for k, v in report.items() if k not in ("warnings", "spec")})
+        return
+    click.echo(f"{config}: ok ({report['name']})")
+    rows = [("layer", "class", "output shape", "params")]
+    rows.append(("input", "", _shape([None] + report["input_shape"]), ""))
+    for layer in report["layers"]:
+        rows.append((layer["name"], layer["class"], _shape(layer["output_shape"]),
+                     f"{layer['params']:,}"))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for r in rows:
+        click.echo(f"  {r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  "
+                   f"{r[3]:>{widths[3]}}".rstrip())
+    click.echo(f"  total params: {report['total_params']:,} "
+               f"(trainable {report['trainable_params']:,})")
+
+
+def _shape(shape):
+    if shape is None:
+        return "?"
+    return "(" + ", ".join("None" if s is None else str(s) for s in shape) + \
+        ("," if len(shape) == 1 else "") + ")"

@@ -1,0 +1,56 @@
+"""Model files in Keras's HDF5 layouts, both directions.
+
+* :func:`save_model` / :func:`load_model` / :func:`load_model_and_spec`: the legacy whole-model ``.h5``
+  (``model.save("x.h5")`` in Keras), readable by Keras 2 and 3 and written so Keras 3 loads it.
+* :func:`save_weights` / :func:`load_weights`: ``.weights.h5`` (Keras 3 native) or ``.h5`` (the legacy
+  weights layout); loading reads any of kspec's files and Keras 2/3 whole-model or weights-only files.
+
+Every failure raises :class:`ModelFileError` with a one-line message; skipped content warns with
+:class:`ModelFileWarning`.
+"""
+import os
+
+from kspec.io import h5_legacy, weights_h5
+from kspec.io.errors import ModelFileError, ModelFileWarning
+from kspec.io.h5_legacy import load_model, load_model_and_spec, save_model
+from kspec.io.h5utils import open_for_reading
+
+__all__ = ["save_model", "load_model", "load_model_and_spec", "save_weights", "load_weights",
+           "ModelFileError", "ModelFileWarning"]
+
+_LEGACY_SUFFIXES = (".h5", ".hdf5", ".hdf", ".keras.h5")
+
+
+def save_weights(model, path):
+    """``*.weights.h5`` -> Keras 3 native layout; ``*.h5``/``*.hdf5`` -> the legacy weights-only layout."""
+    name = os.fspath(path).lower()
+    if name.endswith(".weights.h5"):
+        weights_h5.save_weights(model, path)
+    elif name.endswith(_LEGACY_SUFFIXES):
+        h5_legacy.save_weights(model, path)
+    else:
+        raise ModelFileError("unknown weights file type", path,
+                             hint="use a name ending in .weights.h5 (Keras 3) or .h5 (legacy Keras)")
+
+
+def load_weights(model, path, by_name=False, skip_mismatch=False):
+    """Load weights into a built ``model`` from any supported file, recognised by its content.
+
+    Legacy files (``layer_names`` at the root, or a ``model_weights`` group) pair layers with weights in
+    order, or by layer name with ``by_name``; ``.weights.h5`` pairs by position in the model's layer list.
+    ``skip_mismatch`` skips (with a ModelFileWarning) weights whose shapes do not fit.
+    """
+    h5_legacy.require_built(model, path)
+    with open_for_reading(path) as f:
+        if "layer_names" in f.attrs:
+            h5_legacy.load_weights_from_group(model, f, path, by_name, skip_mismatch)
+        elif "model_weights" in f:
+            h5_legacy.load_weights_from_group(model, f["model_weights"], path, by_name, skip_mismatch)
+        elif weights_h5.is_native(f):
+            if by_name:
+                raise ModelFileError("by_name loading needs a legacy .h5 file; .weights.h5 files match by "
+                                     "position", path)
+            weights_h5.load_weights(model, f, path, skip_mismatch)
+        else:
+            raise ModelFileError("no model weights in this HDF5 file", path,
+                                 hint="expected a Keras/kspec .h5 or .weights.h5 file")

@@ -1,0 +1,202 @@
+"""HDF5 plumbing shared by the model-file formats: opening with clear errors, atomic writes, and Keras's
+string-attribute conventions (reference §7a "Attribute string types").
+
+Keras 3 writes string lists as variable-length ASCII (``bytes``), single texts such as ``keras_version`` at
+the root as variable-length UTF-8 (``str``), and an empty list as a float64 array of shape (0,). Keras 2
+files written with h5py 2 hold fixed-length byte strings. Readers here accept all of these.
+"""
+import contextlib
+import json
+import os
+import secrets
+
+import h5py
+import numpy as np
+
+from kspec.io.errors import ModelFileError
+
+# HDF5 object headers hold at most this many bytes of attributes; Keras splits longer string lists into
+# ``name0``, ``name1``, ... (``HDF5_OBJECT_HEADER_LIMIT`` in Keras).
+HEADER_LIMIT = 64512
+
+# Errors h5py raises for unreadable, truncated or damaged files and objects.
+H5_ERRORS = (OSError, KeyError, RuntimeError)
+
+
+def kspec_version():
+    """kspec's version: the installed distribution's, else the source tree's ``__version__``."""
+    from importlib import metadata
+    try:
+        return metadata.version("kspec")
+    except metadata.PackageNotFoundError:
+        import kspec
+        return getattr(kspec, "__version__", "unknown")
+
+
+@contextlib.contextmanager
+def open_for_reading(path):
+    """Open ``path`` read-only; h5py's errors (missing file, not HDF5, truncated) become ModelFileError,
+    also for reads inside the ``with`` block."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise ModelFileError("no such file", path)
+    if os.path.isdir(path):
+        raise ModelFileError("is a folder, not a model file", path,
+                             hint="give the .h5 or .weights.h5 file inside it")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise ModelFileError(f"not a readable HDF5 file ({_short(exc)})", path,
+                             hint="the file may be truncated, damaged or of another format") from None
+    try:
+        with f:
+            yield f
+    except ModelFileError:
+        raise
+    except H5_ERRORS as exc:
+        raise ModelFileError(f"damaged HDF5 file ({_short(exc)})", path) from None
+
+
+@contextlib.contextmanager
+def atomic_h5(path):
+    """Yield an h5py File that replaces ``path`` only once it is completely written.
+
+    The file is written to a temporary name in the same folder, flushed to disk, then moved over ``path``
+    with ``os.replace``: an interrupted or failed save leaves no partial file, and an existing file stays
+    as it was.
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as exc:
+            raise ModelFileError(f"cannot create the folder ({_short(exc)})", path) from None
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
+    try:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # umask-respecting mode
+        with h5py.File(tmp, "w") as f:
+            yield f
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        if isinstance(exc, OSError):
+            raise ModelFileError(f"cannot write the file ({_short(exc)})", path) from None
+        raise
+
+
+def _short(exc):
+    """The first line of an exception message."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+# -- string attributes -------------------------------------------------------------------------------------
+def to_text(value):
+    """An attribute value as ``str``: bytes (fixed or vlen) are decoded, numpy scalars unwrapped."""
+    if isinstance(value, np.ndarray) and value.shape == ():
+        value = value[()]
+    if isinstance(value, (bytes, np.bytes_)):
+        return bytes(value).decode("utf8")
+    return str(value)
+
+
+def read_strings(group, name):
+    """A list attribute written by :func:`write_strings` (or by Keras 2/3), as a list of ``str``.
+
+    Accepts vlen or fixed-length, bytes or str, the float64 empty array, and chunked ``name0, name1, ...``.
+    """
+    if name in group.attrs:
+        chunks = [group.attrs[name]]
+    else:
+        chunks, i = [], 0
+        while f"{name}{i}" in group.attrs:
+            chunks.append(group.attrs[f"{name}{i}"])
+            i += 1
+    out = []
+    for chunk in chunks:
+        values = np.atleast_1d(np.asarray(chunk))
+        if values.size and values.dtype.kind not in "SUO":
+            raise ModelFileError(f"attribute {name!r} of {group.name} is not a list of strings")
+        out += [to_text(v) for v in values]
+    return out
+
+
+def write_strings(group, name, strings):
+    """Store a list of strings as Keras 3 does: vlen ASCII bytes, float64[0] when empty, split into
+    ``name0, name1, ...`` when it would overflow the object header."""
+    data = [s.encode("utf8") for s in strings]
+    if not data:
+        group.attrs[name] = np.zeros((0,), dtype=np.float64)
+        return
+    if any(len(s) > HEADER_LIMIT for s in data):
+        raise ModelFileError(f"a name in {name!r} is longer than {HEADER_LIMIT} bytes")
+    fixed = np.asarray(data)  # Keras measures the size of the fixed-length array
+    chunks = 1
+    while any(c.nbytes > HEADER_LIMIT for c in np.array_split(fixed, chunks)):
+        chunks += 1
+    if chunks == 1:
+        group.attrs[name] = data
+        return
+    for i, part in enumerate(np.array_split(np.arange(len(data)), chunks)):
+        group.attrs[f"{name}{i}"] = [data[j] for j in part]
+
+
+def read_text_attr(group, name):
+    """A single text attribute as ``str``, or None when absent."""
+    if name not in group.attrs:
+        return None
+    return to_text(group.attrs[name])
+
+
+def read_json_attr(group, name, path):
+    """A JSON attribute (``model_config``, ``training_config``), decoded; None when absent."""
+    text = read_text_attr(group, name)
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ModelFileError(f"attribute {name!r} is not valid JSON ({exc})", path) from None
+
+
+def json_bytes(value, what, path):
+    """JSON text as ASCII bytes, as Keras writes ``model_config`` and ``training_config``."""
+    try:
+        return json.dumps(value, default=json_default).encode("utf8")
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(f"cannot write the {what} as JSON ({exc})", path) from None
+
+
+def json_default(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serializable")
+
+
+# -- datasets ------------------------------------------------------------------------------------------------
+def write_array(group, name, value):
+    """A plain contiguous dataset at the relative path ``name`` (``/`` creates nested groups)."""
+    value = np.asarray(value)
+    group.create_dataset(name, data=value)
+
+
+def read_array(group, name, path):
+    """The dataset at relative path ``name`` as a NumPy array; missing or non-dataset -> ModelFileError."""
+    obj = group.get(name)
+    if not isinstance(obj, h5py.Dataset):
+        what = "missing" if obj is None else "not a dataset"
+        raise ModelFileError(f"weight {name!r} listed in {group.name} is {what}", path)
+    if obj.is_virtual or obj.external:
+        raise ModelFileError(f"weight {name!r} is stored outside the file, which kspec does not read", path)
+    return obj[()]

@@ -1,0 +1,272 @@
+"""Keras ``model_config`` / ``training_config`` JSON <-> kspec models, and Keras's weight naming.
+
+Writing follows what Keras 3.15.1 puts in a legacy ``.h5`` (reference §7a): the model's ``get_config()``
+wrapped as ``{"class_name": "Sequential", "config": ...}``, each layer entry reduced to ``class_name`` and
+``config`` (no ``module``/``registered_name``/``build_config``), layer dtypes as DTypePolicy dicts.
+
+Reading accepts Keras 3 and Keras 2 configs: ``batch_input_shape`` or ``batch_shape``, DTypePolicy dicts or
+plain dtype strings, initializers with or without ``module``, Keras-2 optimizer configs (``lr``, ``decay``)
+and tf.keras's serialized ``MeanMetricWrapper`` metrics. Arguments that only newer Keras has and that are
+switched off (``null``, e.g. ``quantization_config``) are dropped when kspec's class does not take them;
+anything else kspec does not know fails with a ModelFileError that names the layer.
+"""
+import inspect
+
+from kspec import optimizers, registry
+from kspec.io.errors import ModelFileError
+from kspec.layers.base import LEGACY_SHAPE_KWARGS, Layer
+from kspec.models.sequential import Sequential
+from kspec.serialization import serialize
+
+# Keys of a Keras layer entry that the legacy .h5 config leaves out.
+_ENTRY_ONLY_KEYS = ("module", "registered_name", "build_config", "compile_config")
+# Layer arguments holding a nested Keras object, by name suffix -> registry kind.
+_NESTED_KINDS = {"_initializer": "initializer", "_regularizer": "regularizer", "_constraint": "constraint"}
+# Keras-2 optimizer config keys with no meaning for the math.
+_OPTIMIZER_DROP = ("jit_compile", "is_legacy_optimizer", "mesh")
+_ACCURACY_NAMES = ("accuracy", "acc", "crossentropy", "ce")
+
+
+def keras_class_name(obj):
+    """The Keras class name of a kspec layer, model or optimizer (kspec classes carry Keras's names)."""
+    return getattr(type(obj), "keras_class_name", type(obj).__name__)
+
+
+def keras_weight_path(model, weight):
+    """A weight's Keras 3 variable path: ``sequential/dense/kernel`` in a Sequential model (built under the
+    model's name scope); a graph model's layers are built outside it, so there it is ``dense/kernel``."""
+    if isinstance(model, Sequential):
+        return f"{model.name}/{weight.path}"
+    return weight.path
+
+
+# -- writing -----------------------------------------------------------------------------------------------
+def dtype_policy(dtype):
+    """Keras 3's serialized DTypePolicy for a dtype name (dicts pass through)."""
+    if not isinstance(dtype, str):
+        return dtype
+    return {"module": "keras", "class_name": "DTypePolicy", "config": {"name": dtype}, "registered_name": None}
+
+
+def model_config(model):
+    """``{"class_name": "Sequential", "config": {...}}`` in the legacy-.h5 form Keras 3 writes."""
+    config = dict(model.get_config())
+    if "dtype" in config:
+        config["dtype"] = dtype_policy(config["dtype"])
+    config["layers"] = [_legacy_entry(entry) for entry in config.get("layers", [])]
+    return {"class_name": keras_class_name(model), "config": config}
+
+
+def _legacy_entry(entry):
+    out = {k: v for k, v in entry.items() if k not in _ENTRY_ONLY_KEYS}
+    config = dict(out.get("config") or {})
+    if out.get("class_name") != "InputLayer" and "dtype" in config:
+        config["dtype"] = dtype_policy(config["dtype"])
+    out["config"] = config
+    return out
+
+
+def training_config(model):
+    """Keras's ``training_config`` for a compiled model (None when not compiled).
+
+    ``run_eagerly``, ``steps_per_execution`` and ``jit_compile`` have no kspec counterpart; they hold the
+    values Keras 3 writes by default on JAX, and Keras ignores them on load.
+    """
+    if not getattr(model, "compiled", False) or model.optimizer is None:
+        return None
+    args = model.compile_args
+    config = {"loss": _loss_for_file(serialize(args.get("loss"))),
+              "loss_weights": serialize(args.get("loss_weights")),
+              "metrics": serialize(args.get("metrics")),
+              "weighted_metrics": serialize(args.get("weighted_metrics")),
+              "run_eagerly": False, "steps_per_execution": 1, "jit_compile": True}
+    optimizer = model.optimizer
+    config["optimizer_config"] = {"class_name": keras_class_name(optimizer),
+                                  "config": serialize(optimizer.get_config())}
+    return config
+
+
+def _loss_for_file(loss):
+    """Loss names as Keras 3 can read them back: its .h5 loader fails on aliases such as "mse", "mae",
+    "kld" or "logcosh" (checked with 3.15.1), so an alias is written as the canonical name of what it
+    stands for ("mean_squared_error", "LogCosh")."""
+    if isinstance(loss, str):
+        target = registry.lookup("loss", loss)
+        return (registry.name_of("loss", target) if target is not None else None) or loss
+    if isinstance(loss, list):
+        return [_loss_for_file(v) for v in loss]
+    if isinstance(loss, dict) and "class_name" not in loss:
+        return {k: _loss_for_file(v) for k, v in loss.items()}
+    return loss
+
+
+# -- reading: models ---------------------------------------------------------------------------------------
+def model_from_config(config, path=None):
+    """A kspec model (uncompiled, built when the config gives an input shape) from a Keras model_config."""
+    if not isinstance(config, dict) or "class_name" not in config or "config" not in config:
+        raise ModelFileError("model_config is not a Keras model config (no class_name/config)", path)
+    class_name = config["class_name"]
+    builder = _MODEL_BUILDERS.get(class_name)
+    if builder is None:
+        if class_name in ("Functional", "Model"):
+            raise ModelFileError(f"{class_name} (graph) models are not supported yet", path,
+                                 hint="kspec loads Sequential models from .h5 files for now")
+        raise ModelFileError(f"unknown model class {class_name!r}", path)
+    return builder(config["config"], path)
+
+
+def _sequential_from_config(config, path):
+    if isinstance(config, list):  # Keras 2.0/2.1: the config is the layer list itself
+        layer_configs, name, build_shape = config, None, None
+    elif isinstance(config, dict):
+        layer_configs, name = config.get("layers"), config.get("name")
+        build_shape = config.get("build_input_shape")
+    else:
+        layer_configs = None
+    if not isinstance(layer_configs, list):
+        raise ModelFileError("the Sequential model_config has no list of layers", path)
+    model = Sequential(name=name)
+    for entry in layer_configs:
+        layer = layer_from_config(entry, path)
+        try:
+            model.add(layer)
+        except (TypeError, ValueError) as exc:
+            raise ModelFileError(f"cannot add layer {layer.name!r} to the model: {exc}", path) from None
+    if not model.built and build_shape:
+        try:
+            model.build(tuple(build_shape))
+        except (TypeError, ValueError) as exc:
+            raise ModelFileError(f"cannot build the model for input shape {build_shape}: {exc}", path) from None
+    return model
+
+
+_MODEL_BUILDERS = {"Sequential": _sequential_from_config}
+
+
+def layer_from_config(entry, path=None):
+    """One kspec layer from a Keras layer entry ``{"class_name": ..., "config": {...}}``."""
+    if not isinstance(entry, dict) or "class_name" not in entry:
+        raise ModelFileError(f"a layer entry in model_config is not a Keras layer config: {entry!r:.80}", path)
+    class_name = entry["class_name"]
+    config = dict(entry.get("config") or {})
+    name = config.get("name")
+    cls = registry.lookup("layer", class_name)
+    if cls is None:
+        known = ", ".join(registry.names("layer", aliases=False))
+        raise ModelFileError(f"unknown layer class {class_name!r} (layer {name!r})", path,
+                             hint=f"kspec has no such layer; it knows {known}")
+    config = _layer_config(cls, config)
+    try:
+        return cls.from_config(config)
+    except (TypeError, ValueError, KeyError, NotImplementedError) as exc:
+        raise ModelFileError(f"cannot rebuild layer {name!r} ({class_name}): {exc}", path) from None
+
+
+def _layer_config(cls, config):
+    """Keras 2/3 layer config -> kspec constructor arguments."""
+    if isinstance(config.get("dtype"), dict):  # Keras 3 DTypePolicy / Keras 2 mixed-precision Policy
+        config["dtype"] = (config["dtype"].get("config") or {}).get("name", "float32")
+    for key, value in list(config.items()):
+        kind = next((k for suffix, k in _NESTED_KINDS.items() if key.endswith(suffix)), None)
+        if kind and isinstance(value, dict) and "class_name" in value:
+            config[key] = _nested_object(kind, value)
+    accepted = _accepted_args(cls, Layer.__init__) | set(LEGACY_SHAPE_KWARGS)
+    return _drop_unknown_nulls(config, accepted)
+
+
+def _nested_object(kind, value):
+    """An initializer/regularizer/constraint config with Keras-only null arguments dropped."""
+    target = registry.lookup(kind, value["class_name"])
+    if not inspect.isclass(target):
+        return value
+    accepted = _accepted_args(target)
+    if accepted is None:
+        return value
+    return {**value, "config": _drop_unknown_nulls(dict(value.get("config") or {}), accepted)}
+
+
+def _accepted_args(cls, base_init=None):
+    """The keyword arguments ``cls`` takes; when it also takes ``**kwargs``, those of ``base_init`` are
+    added (None, meaning anything goes, without a ``base_init``)."""
+    names, open_ended = _params(cls.__init__)
+    if open_ended:
+        if base_init is None:
+            return None
+        names |= _params(base_init)[0]
+    return names
+
+
+def _params(fn):
+    params = inspect.signature(fn).parameters.values()
+    names = {p.name for p in params if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)} - {"self"}
+    return names, any(p.kind == p.VAR_KEYWORD for p in params)
+
+
+def _drop_unknown_nulls(config, accepted):
+    if accepted is None:
+        return config
+    return {k: v for k, v in config.items() if k in accepted or v is not None}
+
+
+# -- reading: compile arguments ----------------------------------------------------------------------------
+def compile_args(config, path=None):
+    """``model.compile`` keyword arguments from a Keras 2 or 3 ``training_config``."""
+    if not isinstance(config, dict):
+        raise ModelFileError("training_config is not a JSON object", path)
+    if not config.get("optimizer_config"):
+        raise ModelFileError("training_config has no optimizer_config", path)
+    return {"optimizer": optimizer_from_config(config["optimizer_config"], path),
+            "loss": config.get("loss"),
+            "metrics": _metrics(config.get("metrics")),
+            "weighted_metrics": _metrics(config.get("weighted_metrics")),
+            "loss_weights": config.get("loss_weights")}
+
+
+def optimizer_from_config(config, path=None):
+    """A kspec optimizer from ``{"class_name": "Adam", "config": {...}}`` (Keras 2 or 3)."""
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ModelFileError(f"optimizer_config is not a Keras optimizer config: {config!r:.80}", path)
+    class_name = config["class_name"]
+    cls = registry.lookup("optimizer", class_name)
+    if cls is None:
+        known = ", ".join(registry.names("optimizer", aliases=False))
+        raise ModelFileError(f"unknown optimizer {class_name!r}", path, hint=f"kspec knows {known}")
+    args = dict(config.get("config") or {})
+    if "lr" in args:  # Keras 2's name for learning_rate
+        lr = args.pop("lr")
+        args.setdefault("learning_rate", lr)
+    if not args.get("decay"):
+        args.pop("decay", None)
+    for key in _OPTIMIZER_DROP:
+        args.pop(key, None)
+    args = _drop_unknown_nulls(args, _accepted_args(cls, optimizers.Optimizer.__init__))
+    try:
+        return optimizers.get({"class_name": class_name, "config": args})
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ModelFileError(f"cannot rebuild optimizer {class_name!r}: {exc}", path) from None
+
+
+def _metrics(value):
+    """Compiled metrics as compile() takes them. tf.keras 2 saved its built metric objects: one list per
+    output (``[[{"class_name": "MeanMetricWrapper", ...}]]``); a single-output list is unwrapped."""
+    if value is None:
+        return None
+    if isinstance(value, dict) and "class_name" not in value:
+        return {k: _metrics(v) for k, v in value.items()}
+    if isinstance(value, list):
+        if len(value) == 1 and isinstance(value[0], list):
+            value = value[0]
+        return [_metrics(v) if isinstance(v, list) else _metric_id(v) for v in value]
+    return _metric_id(value)
+
+
+def _metric_id(value):
+    """tf.keras's ``MeanMetricWrapper`` dict -> the metric's name (``accuracy``) or function name."""
+    if not (isinstance(value, dict) and value.get("class_name") == "MeanMetricWrapper"):
+        return value
+    config = value.get("config") or {}
+    name, fn = config.get("name"), config.get("fn")
+    if isinstance(name, str) and (name in _ACCURACY_NAMES or registry.lookup("metric", name)
+                                  or registry.lookup("loss", name)):
+        return name
+    return fn if isinstance(fn, str) else name

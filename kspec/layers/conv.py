@@ -1,0 +1,378 @@
+"""Convolution layers (channels last): Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D.
+
+Keras 3's arguments, defaults and weight layouts: kernel (k, in/groups, filters) or (kh, kw, in/groups,
+filters), bias (filters,); cross-correlation with TF-style 'same' padding (the extra pixel after). The math
+is in :mod:`kspec.engine.ops.conv` (im2col + one GEMM). None of these layers supports masking.
+"""
+from kspec import activations, constraints, initializers, regularizers
+from kspec.engine import ops
+from kspec.engine.ops.conv import conv_output_length, conv_transpose_padding
+from kspec.layers.base import Layer, standardize_data_format
+from kspec.registry import register
+
+
+def standardize_tuple(value, n, name, allow_zero=False):
+    """An int or n ints -> a tuple of n non-negative (positive unless ``allow_zero``) ints."""
+    message = f"The `{name}` argument must be a tuple of {n} integers. Received {name}={value!r}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        values = (value,) * n
+    else:
+        try:
+            values = tuple(value)
+        except TypeError:
+            raise ValueError(message) from None
+        if len(values) != n or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            raise ValueError(message)
+    low = 0 if allow_zero else 1
+    if any(v < low for v in values):
+        raise ValueError(f"The `{name}` argument must be a tuple of {n} integers >= {low}. "
+                         f"Received {name}={value!r}")
+    return values
+
+
+def channels_last_only(data_format, layer_name):
+    """Validate ``data_format``; kspec computes channels-last only, so channels_first is an error."""
+    value = standardize_data_format(data_format)
+    if value == "channels_first":
+        raise ValueError(f"{layer_name}: kspec supports data_format='channels_last' only (inputs shaped "
+                         "(batch, ..., channels)). Received: data_format='channels_first'")
+    return value
+
+
+def standardize_padding(value, allow_causal=False):
+    allowed = ("valid", "same", "causal") if allow_causal else ("valid", "same")
+    padding = str(value).lower()
+    if padding not in allowed:
+        raise ValueError(f"The `padding` argument must be one of {set(allowed)}. Received: {value!r}")
+    return padding
+
+
+class _Conv(Layer):
+    """Shared argument handling, weights and shapes of Conv1D / Conv2D (``rank`` spatial axes)."""
+
+    rank = 2
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
+                 groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        rank = self.rank
+        if not isinstance(filters, int) or isinstance(filters, bool) or filters <= 0:
+            raise ValueError("Invalid value for argument `filters`. Expected a strictly positive value. "
+                             f"Received filters={filters!r}.")
+        if not isinstance(groups, int) or groups <= 0:
+            raise ValueError(f"The number of groups must be a positive integer. Received: groups={groups!r}.")
+        if filters % groups:
+            raise ValueError("The number of filters must be evenly divisible by the number of groups. "
+                             f"Received: groups={groups}, filters={filters}.")
+        self.filters = filters
+        self.groups = groups
+        self.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size")
+        self.strides = standardize_tuple(strides, rank, "strides")
+        self.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate")
+        self.padding = standardize_padding(padding, allow_causal=rank == 1)
+        self.data_format = channels_last_only(data_format, type(self).__name__)
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError("`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
+                             f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}")
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+
+    def _check_rank(self, input_shape):
+        if len(input_shape) != self.rank + 2:
+            raise ValueError(f"{type(self).__name__} expects inputs of rank {self.rank + 2} "
+                             f"(batch, {'steps' if self.rank == 1 else 'rows, cols'}, channels). "
+                             f"Received: input_shape={tuple(input_shape)}")
+        if input_shape[-1] is None:
+            raise ValueError(f"{type(self).__name__}: the channel dimension of the inputs should be defined. "
+                             f"Received: input_shape={tuple(input_shape)}")
+
+    def build(self, input_shape):
+        self._check_rank(input_shape)
+        channels = input_shape[-1]
+        if channels % self.groups:
+            raise ValueError("The number of input channels must be evenly divisible by the number of groups. "
+                             f"Received groups={self.groups}, but the input has {channels} channels (full "
+                             f"input shape is {tuple(input_shape)}).")
+        self.kernel = self.add_weight("kernel", self.kernel_size + (channels // self.groups, self.filters),
+                                      self.kernel_initializer, self.kernel_regularizer, self.kernel_constraint)
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer, self.bias_regularizer,
+                                        self.bias_constraint)
+
+    def call(self, inputs, training=False):
+        fuse = self.activation is activations.relu
+        conv = ops.conv1d if self.rank == 1 else ops.conv2d
+        out = conv(inputs, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate, self.groups,
+                   relu=fuse)
+        return out if fuse else self.activation(out)
+
+    def compute_output_shape(self, input_shape):
+        self._check_rank(input_shape)
+        spatial = tuple(conv_output_length(n, k, s, d, self.padding) for n, k, s, d in
+                        zip(input_shape[1:-1], self.kernel_size, self.strides, self.dilation_rate))
+        for n in spatial:
+            if n is not None and n <= 0:
+                raise ValueError(f"{type(self).__name__}: the input {tuple(input_shape)} is too small for "
+                                 f"kernel_size={self.kernel_size} and dilation_rate={self.dilation_rate}; the "
+                                 "output would be empty")
+        return (input_shape[0],) + spatial + (self.filters,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.setdefault("activity_regularizer", None)  # Keras's conv layers always write it
+        return config
+
+
+@register("layer", "Convolution1D")
+class Conv1D(_Conv):
+    """1-D convolution: (batch, steps, channels) -> (batch, new_steps, filters).
+
+    ``output = activation(conv1d(inputs, kernel) + bias)``; kernel (kernel_size, channels/groups, filters).
+    padding: 'valid', 'same' or 'causal' (left-pads ``dilation_rate * (kernel_size - 1)``).
+    """
+
+    rank = 1
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
+                 groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate, groups, activation,
+                         use_bias, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+                         activity_regularizer, kernel_constraint, bias_constraint, **kwargs)
+
+
+@register("layer", "Convolution2D")
+class Conv2D(_Conv):
+    """2-D convolution: (batch, rows, cols, channels) -> (batch, new_rows, new_cols, filters).
+
+    ``output = activation(conv2d(inputs, kernel) + bias)``; kernel (kh, kw, channels/groups, filters).
+    """
+
+    rank = 2
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
+                 dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 **kwargs):
+        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate, groups, activation,
+                         use_bias, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+                         activity_regularizer, kernel_constraint, bias_constraint, **kwargs)
+
+
+@register("layer", "Convolution2DTranspose", "Deconvolution2D")
+class Conv2DTranspose(Layer):
+    """Transposed 2-D convolution (the gradient of Conv2D w.r.t. its input).
+
+    Kernel (kh, kw, filters, channels); bias (filters,). Output rows: 'valid' ``(n-1)*s + d*(k-1)+1``
+    (at least ``(n-1)*s + s``) plus ``output_padding``; 'same' ``n*s`` (or ``(n-1)*s + k%2 +
+    output_padding`` when ``output_padding`` is given), as Keras 3.
+    """
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", output_padding=None,
+                 data_format=None, dilation_rate=(1, 1), activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if not isinstance(filters, int) or isinstance(filters, bool) or filters <= 0:
+            raise ValueError("Invalid value for argument `filters`. Expected a strictly positive value. "
+                             f"Received filters={filters!r}.")
+        self.filters = filters
+        self.kernel_size = standardize_tuple(kernel_size, 2, "kernel_size")
+        self.strides = standardize_tuple(strides, 2, "strides")
+        self.dilation_rate = standardize_tuple(dilation_rate, 2, "dilation_rate")
+        self.padding = standardize_padding(padding)
+        self.output_padding = None if output_padding is None else \
+            standardize_tuple(output_padding, 2, "output_padding", allow_zero=True)
+        if self.output_padding is not None:
+            for i, (op, s) in enumerate(zip(self.output_padding, self.strides)):
+                if op >= s:
+                    raise ValueError("`output_padding` must be strictly less than `strides` for all dimensions. "
+                                     f"At dimension {i}, `output_padding` is {op} but `strides` is {s}.")
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError("`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
+                             f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}")
+        self.data_format = channels_last_only(data_format, type(self).__name__)
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+
+    def build(self, input_shape):
+        if len(input_shape) != 4 or input_shape[-1] is None:
+            raise ValueError("Conv2DTranspose expects inputs of rank 4 (batch, rows, cols, channels) with a "
+                             f"defined channel dimension. Received: input_shape={tuple(input_shape)}")
+        self.kernel = self.add_weight("kernel", self.kernel_size + (self.filters, input_shape[-1]),
+                                      self.kernel_initializer, self.kernel_regularizer, self.kernel_constraint)
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer, self.bias_regularizer,
+                                        self.bias_constraint)
+
+    def _geometry(self, sizes):
+        output_padding = self.output_padding or (None, None)
+        return [conv_transpose_padding(n, k, s, d, self.padding, op) for n, k, s, d, op in
+                zip(sizes, self.kernel_size, self.strides, self.dilation_rate, output_padding)]
+
+    def call(self, inputs, training=False):
+        pads = [p for p, _ in self._geometry(inputs.shape[1:3])]
+        out = ops.conv2d_transpose(inputs, self.kernel, self.bias, self.strides, pads, self.dilation_rate)
+        return self.activation(out)
+
+    def compute_output_shape(self, input_shape):
+        sizes = [None if n is None else length for n, (_, length) in
+                 zip(input_shape[1:3], self._geometry([1 if n is None else n for n in input_shape[1:3]]))]
+        return (input_shape[0],) + tuple(sizes) + (self.filters,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.setdefault("activity_regularizer", None)
+        return config
+
+
+@register("layer")
+class DepthwiseConv2D(Layer):
+    """Depthwise 2-D convolution: each input channel is convolved with its own ``depth_multiplier`` filters.
+
+    Weights: kernel (kh, kw, channels, depth_multiplier), bias (channels * depth_multiplier,).
+    Output channel ``c * depth_multiplier + m`` (Keras's order).
+    """
+
+    def __init__(self, kernel_size, strides=(1, 1), padding="valid", depth_multiplier=1, data_format=None,
+                 dilation_rate=(1, 1), activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
+                 bias_initializer="zeros", depthwise_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, depthwise_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if not isinstance(depth_multiplier, int) or depth_multiplier <= 0:
+            raise ValueError("Invalid value for argument `depth_multiplier`. Expected a strictly positive "
+                             f"value. Received depth_multiplier={depth_multiplier!r}.")
+        self.depth_multiplier = depth_multiplier
+        self.kernel_size = standardize_tuple(kernel_size, 2, "kernel_size")
+        self.strides = standardize_tuple(strides, 2, "strides")
+        self.dilation_rate = standardize_tuple(dilation_rate, 2, "dilation_rate")
+        self.padding = standardize_padding(padding)
+        self.data_format = channels_last_only(data_format, type(self).__name__)
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.depthwise_initializer = initializers.get(depthwise_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+
+    def build(self, input_shape):
+        if len(input_shape) != 4 or input_shape[-1] is None:
+            raise ValueError("DepthwiseConv2D expects inputs of rank 4 (batch, rows, cols, channels) with a "
+                             f"defined channel dimension. Received: input_shape={tuple(input_shape)}")
+        channels = input_shape[-1]
+        self.kernel = self.add_weight("kernel", self.kernel_size + (channels, self.depth_multiplier),
+                                      self.depthwise_initializer, self.depthwise_regularizer,
+                                      self.depthwise_constraint)
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (channels * self.depth_multiplier,), self.bias_initializer,
+                                        self.bias_regularizer, self.bias_constraint)
+
+    def call(self, inputs, training=False):
+        out = ops.depthwise_conv2d(inputs, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate)
+        return self.activation(out)
+
+    def compute_output_shape(self, input_shape):
+        spatial = tuple(conv_output_length(n, k, s, d, self.padding) for n, k, s, d in
+                        zip(input_shape[1:3], self.kernel_size, self.strides, self.dilation_rate))
+        return (input_shape[0],) + spatial + (input_shape[-1] * self.depth_multiplier,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.setdefault("activity_regularizer", None)
+        return config
+
+
+@register("layer", "SeparableConvolution2D")
+class SeparableConv2D(Layer):
+    """Depthwise convolution followed by a pointwise (1x1) convolution to ``filters`` channels.
+
+    Weights: depthwise_kernel (kh, kw, channels, depth_multiplier), pointwise_kernel
+    (1, 1, channels * depth_multiplier, filters), bias (filters,). Strides, padding and dilation apply to
+    the depthwise step.
+    """
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
+                 dilation_rate=(1, 1), depth_multiplier=1, activation=None, use_bias=True,
+                 depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
+                 bias_initializer="zeros", depthwise_regularizer=None, pointwise_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, depthwise_constraint=None,
+                 pointwise_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if not isinstance(filters, int) or isinstance(filters, bool) or filters <= 0:
+            raise ValueError("Invalid value for argument `filters`. Expected a strictly positive value. "
+                             f"Received filters={filters!r}.")
+        if not isinstance(depth_multiplier, int) or depth_multiplier <= 0:
+            raise ValueError("Invalid value for argument `depth_multiplier`. Expected a strictly positive "
+                             f"value. Received depth_multiplier={depth_multiplier!r}.")
+        self.filters = filters
+        self.depth_multiplier = depth_multiplier
+        self.kernel_size = standardize_tuple(kernel_size, 2, "kernel_size")
+        self.strides = standardize_tuple(strides, 2, "strides")
+        self.dilation_rate = standardize_tuple(dilation_rate, 2, "dilation_rate")
+        self.padding = standardize_padding(padding)
+        self.data_format = channels_last_only(data_format, type(self).__name__)
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.depthwise_initializer = initializers.get(depthwise_initializer)
+        self.pointwise_initializer = initializers.get(pointwise_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
+        self.pointwise_constraint = constraints.get(pointwise_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+
+    def build(self, input_shape):
+        if len(input_shape) != 4 or input_shape[-1] is None:
+            raise ValueError("SeparableConv2D expects inputs of rank 4 (batch, rows, cols, channels) with a "
+                             f"defined channel dimension. Received: input_shape={tuple(input_shape)}")
+        channels = input_shape[-1]
+        self.depthwise_kernel = self.add_weight(
+            "depthwise_kernel", self.kernel_size + (channels, self.depth_multiplier), self.depthwise_initializer,
+            self.depthwise_regularizer, self.depthwise_constraint)
+        self.pointwise_kernel = self.add_weight(
+            "pointwise_kernel", (1, 1, channels * self.depth_multiplier, self.filters),
+            self.pointwise_initializer, self.pointwise_regularizer, self.pointwise_constraint)
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer, self.bias_regularizer,
+                                        self.bias_constraint)
+
+    def call(self, inputs, training=False):
+        depthwise = ops.depthwise_conv2d(inputs, self.depthwise_kernel, None, self.strides, self.padding,
+                                         self.dilation_rate)
+        out = ops.conv2d(depthwise, self.pointwise_kernel, self.bias)
+        return self.activation(out)
+
+    def compute_output_shape(self, input_shape):
+        spatial = tuple(conv_output_length(n, k, s, d, self.padding) for n, k, s, d in
+                        zip(input_shape[1:3], self.kernel_size, self.strides, self.dilation_rate))
+        return (input_shape[0],) + spatial + (self.filters,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.setdefault("activity_regularizer", None)
+        return config

@@ -1,0 +1,162 @@
+"""From a resolved spec to a built and compiled Model (no data needed).
+
+Every layer is built as it is added, so each output shape is known before any data is read; a layer
+that cannot be built (a bad argument value, a shape that does not fit) is reported at its line in the
+spec. Warnings raised while building (other than the Keras 2 names the resolver already reported)
+are kept as spec warnings.
+"""
+import contextlib
+import warnings
+
+from kspec.spec.errors import Diagnostic, SpecError
+from kspec.spec.resolver import sort_diagnostics
+
+_EXPECTED = (ValueError, TypeError, KeyError, IndexError, NotImplementedError)
+
+
+def build_model(spec, doc=None):
+    """A built Sequential model for the resolved spec ``spec`` (layers named dense, dense_1, ...).
+
+    Seeds the backend with ``spec["seed"]`` (when set) and clears the layer-name counters first, so the
+    same spec gives the same initial weights and names.
+    """
+    from kspec import backend
+    from kspec.layers import InputLayer, clear_session
+    from kspec.models import Sequential
+    from kspec import registry
+
+    errors = []
+    model_spec = spec["model"]
+    if spec.get("seed") is not None:
+        backend.set_seed(spec["seed"])
+    clear_session()
+    with _captured(doc, ("model",)):
+        model = Sequential(name=model_spec.get("name"))
+    if model_spec.get("input_shape") is not None:
+        model.add(InputLayer(shape=tuple(model_spec["input_shape"])))
+    for i, entry in enumerate(model_spec["layers"]):
+        path = ("model", "layers", i)
+        (class_name, args), = entry.items()
+        cls = registry.lookup("layer", class_name)
+        try:
+            with _captured(doc, path):
+                layer = cls(**args)
+        except _EXPECTED as e:
+            errors.append(_diag(doc, path, f"{class_name}: {_message(e)}"))
+            continue
+        if errors:
+            continue  # the shapes after a broken layer mean nothing
+        try:
+            with _captured(doc, path):
+                model.add(layer)
+        except _EXPECTED as e:
+            shape = _input_shape_of(model)
+            where = f" (input shape {shape})" if shape is not None else ""
+            errors.append(_diag(doc, path, f"{class_name}: cannot build on its input{where}: "
+                                           f"{_message(e)}"))
+    if errors:
+        raise SpecError(sort_diagnostics(errors))
+    if not model.built:
+        raise SpecError(_diag(doc, ("model",), "model: the input shape is unknown",
+                              hint="add input_shape: [...] to the model section"))
+    return model
+
+
+def compile_model(model, spec, doc=None):
+    """Compile ``model`` with the spec's ``compile`` section; returns the model."""
+    from kspec import losses, optimizers
+
+    compile_args = dict(spec["compile"])
+    errors = []
+    try:
+        with _captured(doc, ("compile", "optimizer")):
+            compile_args["optimizer"] = optimizers.get(compile_args["optimizer"])
+    except _EXPECTED as e:
+        errors.append(_diag(doc, ("compile", "optimizer"), f"optimizer: {_message(e)}"))
+    loss = compile_args.get("loss")
+    for path, value in _each_output(loss, ("compile", "loss")):
+        try:
+            with _captured(doc, path):
+                losses.get(value)
+        except _EXPECTED as e:
+            errors.append(_diag(doc, path, f"loss: {_message(e)}"))
+    if errors:
+        raise SpecError(errors)
+    try:
+        with _captured(doc, ("compile",)):
+            model.compile(**compile_args)
+    except _EXPECTED as e:
+        raise SpecError(_diag(doc, ("compile",), f"compile: {_message(e)}")) from None
+    return model
+
+
+def make_callbacks(spec, doc=None):
+    """The callback objects of ``fit.callbacks``."""
+    from kspec.serialization import deserialize
+
+    out, errors = [], []
+    for i, value in enumerate(spec["fit"].get("callbacks") or []):
+        path = ("fit", "callbacks", i)
+        try:
+            with _captured(doc, path):
+                out.append(deserialize("callback", value))
+        except _EXPECTED as e:
+            errors.append(_diag(doc, path, f"callback: {_message(e)}"))
+    if errors:
+        raise SpecError(errors)
+    return out
+
+
+def fit_arguments(spec, verbose=None):
+    """``Model.fit`` keyword arguments from the ``fit`` section (callbacks excluded)."""
+    args = {k: v for k, v in spec["fit"].items() if k != "callbacks"}
+    if verbose is not None:
+        args["verbose"] = verbose
+    return args
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+def _diag(doc, path, message, hint=None):
+    if doc is None:
+        return Diagnostic("<spec>", None, None, message, hint=hint)
+    return doc.diagnostic(path, message, hint=hint)
+
+
+def _message(e):
+    text = str(e.args[0]) if getattr(e, "args", None) else str(e)
+    return text or type(e).__name__
+
+
+def _input_shape_of(model):
+    layers = model.layers
+    if layers:
+        return layers[-1].output_shape
+    return model.input_shape
+
+
+def _each_output(value, path):
+    if isinstance(value, list):
+        return [(path + (i,), v) for i, v in enumerate(value) if v is not None]
+    if isinstance(value, dict) and len(value) > 1:
+        return [(path + (k,), v) for k, v in value.items() if v is not None]
+    return [] if value is None else [(path, value)]
+
+
+@contextlib.contextmanager
+def _captured(doc, path):
+    """Turn warnings raised while building into spec warnings at ``path``. DeprecationWarnings about
+    Keras 2 names are dropped: the resolver reported them already, with their line."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    if doc is None:
+        return
+    seen = {d.message for d in doc.warnings}
+    for w in caught:
+        if issubclass(w.category, DeprecationWarning):
+            continue
+        d = doc.diagnostic(path, str(w.message), severity="warning")
+        if d.message not in seen:
+            doc.warnings.append(d)
+            seen.add(d.message)

@@ -1,0 +1,580 @@
+"""Check a loaded spec and resolve it: every name looked up, every argument checked against the code,
+every default filled in.
+
+The resolved spec is plain data in one canonical form (what a run folder's ``config.yaml`` holds):
+layers are ``{ClassName: {every argument}}``, the optimizer likewise, paths are absolute, and the
+``compile`` and ``fit`` sections list every argument of ``Model.compile`` and ``Model.fit``. All the
+problems found are reported together in one :class:`SpecError`.
+"""
+import inspect
+import os
+import re
+
+from kspec import registry
+from kspec.spec import signatures as sig
+from kspec.spec.errors import SpecError, did_you_mean
+
+SECTIONS = ("name", "seed", "data", "model", "compile", "fit")
+MODEL_KEYS = ("input_shape", "layers", "weights", "name")
+DATA_SPLITS = ("train", "validation", "test")
+DATA_STEPS = ("x", "y")
+# Model.fit arguments that the spec does not take (the data comes from the data section).
+FIT_EXCLUDED = ("x", "y", "validation_data", "sample_weight", "stream")
+COMPILE_OBJECTS = {"optimizer": "optimizer", "loss": "loss", "metrics": "metric",
+                   "weighted_metrics": "metric"}
+# Metric names that Keras resolves from the label and output shapes rather than by lookup.
+SHAPE_RESOLVED_METRICS = ("accuracy", "acc")
+_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+=-]*$")
+_SECTION_HINT = "a spec has the sections " + ", ".join(SECTIONS)
+
+
+def resolve(doc):
+    """The resolved spec (a dict) of a :class:`~kspec.spec.loader.SpecDocument`.
+
+    Raises :class:`SpecError` with every problem found. Warnings (Keras 2 names, ...) are appended to
+    ``doc.warnings`` as Diagnostics.
+    """
+    resolver = _Resolver(doc)
+    out = resolver.run()
+    if resolver.errors:
+        raise SpecError(sort_diagnostics(resolver.errors))
+    return out
+
+
+def sort_diagnostics(diagnostics):
+    """Diagnostics in file order (those without a line last, in the order found)."""
+    return sorted(diagnostics, key=lambda d: (d.line is None, d.line or 0, d.col or 0))
+
+
+def model_classes():
+    """(canonical name, class) of every layer a spec may use."""
+    return registry.items("layer")
+
+
+class _Resolver:
+    def __init__(self, doc):
+        self.doc = doc
+        self.errors = []
+
+    # -- reporting ----------------------------------------------------------------------------------
+    def err(self, path, message, hint=None, key=False):
+        self.errors.append(self.doc.diagnostic(path, message, hint=hint, key=key))
+
+    def warn(self, path, message, hint=None, key=False):
+        self.doc.warnings.append(self.doc.diagnostic(path, message, hint=hint, key=key,
+                                                     severity="warning"))
+
+    def unknown_keys(self, mapping, path, allowed, what, hint=None):
+        for key in mapping:
+            if key not in allowed:
+                self.err(path + (key,), f"{what}: unknown key {key!r}{did_you_mean(key, allowed)}",
+                         key=True, hint=hint or f"{what} takes {', '.join(map(str, allowed))}")
+
+    def mapping(self, value, path, what, hint=None):
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.err(path, f"{what} must be a mapping, found {_describe(value)}", hint=hint)
+            return None
+        return value
+
+    # -- the whole spec ------------------------------------------------------------------------------
+    def run(self):
+        data = self.doc.data
+        if not isinstance(data, dict):
+            self.err((), f"a spec must be a mapping of sections, found {_describe(data)}",
+                     hint=_SECTION_HINT)
+            return None
+        for key in data:
+            if key not in SECTIONS:
+                self.err((key,), f"unknown section {key!r}{did_you_mean(key, SECTIONS)}", key=True,
+                         hint=_SECTION_HINT)
+        return {
+            "name": self.name(data.get("name")),
+            "seed": self.seed(data.get("seed")),
+            "data": self.data(data.get("data")),
+            "model": self.model(data.get("model")),
+            "compile": self.compile(data.get("compile")),
+            "fit": self.fit(data.get("fit")),
+        }
+
+    def name(self, value):
+        if value is None:
+            stem = os.path.splitext(os.path.basename(self.doc.file))[0]
+            return stem if _NAME_RE.match(stem or "") else "run"
+        if not isinstance(value, str) or not _NAME_RE.match(value):
+            self.err(("name",), f"name must be a word usable as a folder name, found {value!r}",
+                     hint="letters, digits and _ . + = -, e.g. name: fashion_mlp")
+            return "run"
+        return value
+
+    def seed(self, value):
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            self.err(("seed",), f"seed must be a non-negative integer, found {value!r}")
+            return None
+        return value
+
+    # -- data -----------------------------------------------------------------------------------------
+    def data(self, value):
+        from kspec.data import SOURCE_KEYS, STEPS, StepError, build_pipeline
+
+        value = self.mapping(value, ("data",), "data",
+                             hint="e.g. data: {train: {path: train.csv}, x: [standardize]}")
+        if value is None:
+            return {}
+        allowed = DATA_SPLITS + DATA_STEPS
+        self.unknown_keys(value, ("data",), allowed, "data")
+        out = {}
+        for split in DATA_SPLITS:
+            if value.get(split) is not None:
+                out[split] = self.source(value[split], ("data", split), SOURCE_KEYS)
+        for side in DATA_STEPS:
+            steps = value.get(side)
+            if steps is None:
+                continue
+            path = ("data", side)
+            if isinstance(steps, dict) and not _is_step(steps, STEPS):
+                out[side] = {k: self.steps(v, path + (k,), STEPS, StepError, build_pipeline)
+                             for k, v in steps.items()}
+            else:
+                out[side] = self.steps(steps, path, STEPS, StepError, build_pipeline)
+        return out
+
+    def source(self, value, path, keys):
+        if isinstance(value, str):
+            value = {"path": value}
+        value = self.mapping(value, path, f"data.{path[-1]}",
+                             hint="e.g. {dataset: mnist, split: train} or {path: data/train.csv}")
+        if value is None:
+            return None
+        self.unknown_keys(value, path, keys, f"data.{path[-1]}")
+        out = dict(value)
+        if "path" in out:
+            out["path"] = self.file_path(out["path"], path + ("path",))
+        elif "dataset" not in out:
+            for side in DATA_STEPS:
+                if isinstance(out.get(side), str):
+                    out[side] = self.file_path(out[side], path + (side,))
+                elif isinstance(out.get(side), dict):
+                    out[side] = {k: self.file_path(v, path + (side, k)) for k, v in out[side].items()}
+        return out
+
+    def file_path(self, value, path, must_exist=False):
+        if not isinstance(value, str) or not value:
+            self.err(path, f"expected a file path, found {_describe(value)}")
+            return value
+        resolved = self.doc.resolve_path(value)
+        if must_exist and self.doc.check_files and not os.path.isfile(resolved):
+            self.err(path, f"file not found: {value}" + (f" ({resolved})" if resolved != value else ""),
+                     hint="paths in a spec are relative to the spec file's folder")
+        return resolved
+
+    def steps(self, value, path, table, step_error, build):
+        if not isinstance(value, list):
+            value = [value]
+            listed = False
+        else:
+            listed = True
+        for i, item in enumerate(value):
+            ipath = path + (i,) if listed else path
+            if isinstance(item, dict) and len(item) == 1:
+                name = next(iter(item))
+                npath = ipath + (name,)
+            elif isinstance(item, str):
+                name, npath = item, ipath
+            else:
+                self.err(ipath, f"a preprocessing step is a name or {{name: argument}}, found "
+                                f"{_describe(item)}", hint="e.g. {scale: 255} or standardize")
+                continue
+            if name not in table:
+                self.err(npath, f"unknown preprocessing step {name!r}{did_you_mean(name, table)}",
+                         key=isinstance(item, dict), hint=f"steps are {', '.join(table)}")
+                continue
+            try:
+                build([item])
+            except step_error as e:
+                self.err(npath, str(e.message if hasattr(e, "message") else e),
+                         hint=getattr(e, "hint", None))
+        return value
+
+    # -- model ----------------------------------------------------------------------------------------
+    def model(self, value):
+        path = ("model",)
+        if value is None:
+            self.err((), "missing section 'model'",
+                     hint="e.g. model: {input_shape: [4], layers: [{Dense: {units: 3}}]}")
+            return None
+        value = self.mapping(value, path, "model")
+        if value is None:
+            return None
+        self.unknown_keys(value, path, MODEL_KEYS, "model")
+        layers = value.get("layers")
+        out_layers = []
+        if layers is None:
+            self.err(path, "model: missing key 'layers'", hint="e.g. layers: [{Dense: {units: 10}}]",
+                     key=True)
+        elif not isinstance(layers, list) or not layers:
+            self.err(path + ("layers",), f"model.layers must be a non-empty list of layers, found "
+                                         f"{_describe(layers)}")
+        else:
+            for i, entry in enumerate(layers):
+                out_layers.append(self.layer(entry, path + ("layers", i)))
+        input_shape = self.input_shape(value.get("input_shape"), out_layers)
+        weights = value.get("weights")
+        if weights is not None:
+            weights = self.file_path(weights, path + ("weights",), must_exist=True)
+        name = value.get("name")
+        if name is not None and not isinstance(name, str):
+            self.err(path + ("name",), f"model.name must be a string, found {_describe(name)}")
+        return {"input_shape": input_shape, "layers": out_layers, "weights": weights, "name": name}
+
+    def input_shape(self, value, layers):
+        path = ("model", "input_shape")
+        if value is None:
+            first = layers[0] if layers else None
+            if first:
+                (cls_name, args), = first.items()
+                if cls_name == "InputLayer" or any(args.get(k) is not None for k in
+                                                   ("input_shape", "batch_input_shape", "input_dim")):
+                    return None
+            if layers:
+                self.err(("model",), "model: missing key 'input_shape' (the shape of one sample, "
+                                     "without the batch dimension)", hint="e.g. input_shape: [784]",
+                         key=True)
+            return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = [value]
+        if not isinstance(value, list) or not value or not all(
+                v is None or (isinstance(v, int) and not isinstance(v, bool) and v > 0) for v in value):
+            self.err(path, f"input_shape must be a list of positive sizes (null for a free size), "
+                           f"found {value!r}", hint="e.g. input_shape: [28, 28, 1]")
+            return None
+        return list(value)
+
+    def layer(self, entry, path):
+        """``Flatten`` | ``{Dropout: 0.5}`` | ``{Dense: {units: 10}}`` -> ``{Class: {all arguments}}``."""
+        if isinstance(entry, str):
+            name, args, apath = entry, {}, path
+        elif isinstance(entry, dict) and "class_name" in entry and set(entry) <= {
+                "class_name", "config", "module", "registered_name", "build_config"}:
+            name, args, apath = entry["class_name"], entry.get("config") or {}, path + ("config",)
+        elif isinstance(entry, dict) and len(entry) == 1:
+            (name, args), = entry.items()
+            apath = path + (name,)
+        elif isinstance(entry, dict) and entry:
+            keys = list(entry)
+            self.err(path, f"a layer entry has one key, the class name; found {len(keys)}: "
+                           f"{', '.join(map(str, keys))}",
+                     hint=f"indent the arguments under the class name: - {keys[0]}: "
+                          f"{{{', '.join(f'{k}: ...' for k in keys[1:])}}}")
+            return None
+        else:
+            self.err(path, f"a layer entry is a class name or {{ClassName: arguments}}, found "
+                           f"{_describe(entry)}", hint="e.g. - Flatten, - Dropout: 0.5, "
+                                                       "- Dense: {units: 10, activation: relu}")
+            return None
+        if not isinstance(name, str):
+            self.err(path, f"a layer class name must be a string, found {_describe(name)}")
+            return None
+        cls = registry.lookup("layer", name)
+        if cls is None:
+            self.err(path + (name,) if isinstance(entry, dict) else path,
+                     f"unknown layer {name!r}{did_you_mean(name, registry.names('layer'))}",
+                     key=isinstance(entry, dict))
+            return None
+        canon = registry.name_of("layer", cls) or name
+        if args is None:
+            args = {}
+        elif not isinstance(args, dict):
+            first = sig.first_positional(cls)
+            if first is None:
+                self.err(apath, f"{canon} takes no positional argument", hint=f"write - {canon}")
+                return None
+            args = {first: args}
+        return {canon: self.arguments("layer", cls, canon, args, apath, fill=True)}
+
+    # -- objects: optimizers, losses, metrics, initializers, ... ------------------------------------------
+    def object(self, kind, value, path, fill=False):
+        """A name or ``{ClassName: {arguments}}`` of a registry kind, checked (and filled)."""
+        if value is None:
+            return None
+        if isinstance(value, str):
+            obj = registry.lookup(kind, value)
+            if obj is None:
+                self.unknown(kind, value, path)
+                return value
+            if fill and inspect.isclass(obj):
+                canon = registry.name_of(kind, obj) or value
+                return {canon: self.arguments(kind, obj, canon, {}, path, fill=True)}
+            return value
+        if isinstance(value, dict):
+            if "class_name" in value and set(value) <= {"class_name", "config", "module",
+                                                         "registered_name"}:
+                name, args, apath = value["class_name"], value.get("config"), path + ("config",)
+            elif len(value) == 1:
+                (name, args), = value.items()
+                apath = path + (name,)
+            else:
+                self.err(path, f"a {kind} is a name or {{ClassName: {{arguments}}}}, found a mapping "
+                               f"with {len(value)} keys ({', '.join(map(str, value))})",
+                         hint=f"e.g. {_example(kind)}")
+                return None
+            if not isinstance(name, str):
+                self.err(path, f"a {kind} class name must be a string, found {_describe(name)}")
+                return None
+            obj = registry.lookup(kind, name)
+            if obj is None:
+                self.unknown(kind, name, path + (name,), key=True)
+                return value
+            canon = registry.name_of(kind, obj) or name
+            if args is None:
+                args = {}
+            if not isinstance(args, dict):
+                self.err(apath, f"{canon}: the arguments must be a mapping, found {_describe(args)}",
+                         hint=f"e.g. {_example(kind)}")
+                return None
+            if not inspect.isclass(obj):
+                if args:
+                    self.err(apath, f"{kind} {canon!r} is a function and takes no arguments")
+                return canon
+            return {canon: self.arguments(kind, obj, canon, args, apath, fill=fill)}
+        self.err(path, f"a {kind} is a name or {{ClassName: {{arguments}}}}, found {_describe(value)}",
+                 hint=f"e.g. {_example(kind)}")
+        return value
+
+    def unknown(self, kind, name, path, key=False):
+        candidates = registry.names(kind)
+        if kind == "metric":
+            candidates = candidates + list(SHAPE_RESOLVED_METRICS) + registry.names("loss")
+        self.err(path, f"unknown {kind} {name!r}{did_you_mean(name, candidates)}", key=key)
+
+    def arguments(self, kind, cls, name, args, path, fill):
+        """Check ``args`` against ``cls``'s signature; coerce YAML ints to floats where Keras takes a
+        float; resolve nested objects; fill the defaults when ``fill``."""
+        accepted = sig.arguments(cls)
+        out = {}
+        unknown = False
+        for key, value in args.items():
+            kpath = path + (key,)
+            if not isinstance(key, str):
+                self.err(kpath, f"{name}: argument names are strings, found {key!r}", key=True)
+                continue
+            target = key
+            if key in accepted.legacy and key not in accepted.params:
+                new = sig.RENAMED.get(key)
+                if new is not None:
+                    if new in args:
+                        self.err(kpath, f"{name}: both {key!r} and {new!r} are given", key=True,
+                                 hint=f"{key!r} is the Keras 2 name of {new!r}; keep {new!r}")
+                        continue
+                    self.warn(kpath, f"{name}: {key!r} is the Keras 2 name of {new!r}", key=True,
+                              hint=f"write {new}: {value}")
+                    target = new
+                elif key == "decay":
+                    self.warn(kpath, f"{name}: 'decay' is Keras 2 only (Keras 3 ignores it); kspec "
+                                     f"applies the Keras 2 rule lr / (1 + decay * iterations)", key=True,
+                              hint="prefer a learning-rate schedule, e.g. learning_rate: "
+                                   "{InverseTimeDecay: {...}}")
+            elif key not in accepted and not accepted.open:
+                self.err(kpath, f"{name}: unknown argument {key!r}{did_you_mean(key, accepted.names)}",
+                         key=True)
+                unknown = True
+                continue
+            out[target] = self.value(target, value, accepted.params.get(target), kpath)
+        missing = [n for n in accepted.required() if n not in out]
+        if missing and not unknown:  # after a misspelt argument, "missing" would say it twice
+            self.err(path, f"{name}: missing required argument{'s' if len(missing) > 1 else ''} "
+                           f"{', '.join(repr(m) for m in missing)}")
+        if not fill:
+            return out
+        filled = {}
+        for n, p in accepted.params.items():
+            if n in out:
+                filled[n] = out[n]
+            elif p.default is not inspect.Parameter.empty:
+                filled[n] = _plain(p.default)
+        filled.update({k: v for k, v in out.items() if k not in filled})
+        return filled
+
+    def value(self, name, value, param, path):
+        kind = sig.argument_kind(name)
+        if kind is not None and value is not None:
+            if kind == "schedule" and _is_number(value):
+                return float(value)
+            if isinstance(value, (str, dict)):
+                return self.object(kind, value, path)
+        if sig.wants_float(param) and _is_number(value) and isinstance(value, int):
+            return float(value)
+        return value
+
+    # -- compile and fit ----------------------------------------------------------------------------------
+    def compile(self, value):
+        from kspec.models import Model
+
+        path = ("compile",)
+        defaults = sig.method_arguments(Model, "compile")
+        value = self.mapping(value, path, "compile",
+                             hint="e.g. compile: {optimizer: adam, loss: categorical_crossentropy}")
+        if value is None:
+            value = {}
+        self.unknown_keys(value, path, list(defaults), "compile")
+        out = {}
+        for key, default in defaults.items():
+            v = value.get(key, default) if key in value else _plain(default)
+            kpath = path + (key,)
+            if key == "optimizer":
+                v = self.object("optimizer", v, kpath, fill=True)
+            elif key == "loss":
+                v = self.per_output(lambda x, p: self.object("loss", x, p), v, kpath)
+            elif key in ("metrics", "weighted_metrics"):
+                v = self.metrics(v, kpath)
+            out[key] = v
+        if "loss" not in value:
+            self.err(path if "compile" in (self.doc.data or {}) else (), "compile: missing key 'loss'",
+                     hint="e.g. loss: categorical_crossentropy")
+        return out
+
+    def per_output(self, fn, value, path):
+        if isinstance(value, list):
+            return [fn(v, path + (i,)) for i, v in enumerate(value)]
+        if isinstance(value, dict) and len(value) > 1:
+            return {k: fn(v, path + (k,)) for k, v in value.items()}
+        return fn(value, path)
+
+    def metrics(self, value, path):
+        if value is None:
+            return []
+        if isinstance(value, dict) and len(value) > 1:  # per output
+            return {k: self.metrics(v, path + (k,)) for k, v in value.items()}
+        items = value if isinstance(value, list) else [value]
+        out = []
+        for i, item in enumerate(items):
+            ipath = path + (i,) if isinstance(value, list) else path
+            if isinstance(item, str) and item in SHAPE_RESOLVED_METRICS:
+                out.append(item)
+            elif isinstance(item, str) and registry.lookup("metric", item) is None \
+                    and registry.lookup("loss", item) is not None:
+                out.append(item)  # Keras accepts loss names as metrics (mse, mae, ...)
+            else:
+                out.append(self.object("metric", item, ipath))
+        return out
+
+    def fit(self, value):
+        from kspec.models import Model
+
+        path = ("fit",)
+        defaults = sig.method_arguments(Model, "fit", FIT_EXCLUDED)
+        value = self.mapping(value, path, "fit", hint="e.g. fit: {batch_size: 32, epochs: 10}")
+        if value is None:
+            value = {}
+        self.unknown_keys(value, path, list(defaults), "fit")
+        out = {}
+        for key, default in defaults.items():
+            kpath = path + (key,)
+            if key not in value:
+                out[key] = [] if key == "callbacks" else _plain(default)
+                continue
+            v = value[key]
+            if key == "callbacks":
+                items = v if isinstance(v, list) else [] if v is None else [v]
+                v = [self.object("callback", c, kpath + (i,) if isinstance(v, list) else kpath)
+                     for i, c in enumerate(items)]
+            elif key == "class_weight":
+                v = self.class_weight(v, kpath)
+            elif key == "verbose":
+                if v not in ("auto", 0, 1, 2) or isinstance(v, bool):
+                    self.err(kpath, f"fit.verbose must be auto, 0, 1 or 2, found {v!r}")
+            elif key in ("epochs", "batch_size", "initial_epoch", "steps_per_epoch", "validation_steps",
+                         "validation_batch_size"):
+                v = self.integer(v, kpath, key, minimum=0 if key == "initial_epoch" else 1,
+                                 optional=default is None)
+            elif key == "validation_split":
+                if not _is_number(v) or not 0 <= v < 1:
+                    self.err(kpath, f"fit.validation_split must be a fraction in [0, 1), found {v!r}")
+                else:
+                    v = float(v)
+            elif key == "shuffle" and v not in (True, False, "batch"):
+                self.err(kpath, f"fit.shuffle must be true, false or batch, found {v!r}")
+            out[key] = v
+        return out
+
+    def integer(self, v, path, key, minimum, optional):
+        if v is None and optional:
+            return None
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
+            self.err(path, f"fit.{key} must be an integer >= {minimum}, found {v!r}")
+        return v
+
+    def class_weight(self, v, path):
+        if v is None:
+            return None
+        if not isinstance(v, dict):
+            self.err(path, f"fit.class_weight maps class indices to weights, found {_describe(v)}",
+                     hint="e.g. class_weight: {0: 1.0, 1: 5.0}")
+            return None
+        out = {}
+        for k, w in v.items():
+            key = int(k) if isinstance(k, str) and k.isdigit() else k
+            if isinstance(key, bool) or not isinstance(key, int) or not _is_number(w):
+                self.err(path + (k,), f"fit.class_weight: expected class index: weight, found "
+                                      f"{k!r}: {w!r}", key=True)
+                continue
+            out[key] = float(w)
+        return out
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+def _is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _is_step(mapping, table):
+    return len(mapping) == 1 and next(iter(mapping)) in table
+
+
+def _plain(value):
+    """A default value as YAML-ready data (tuples become lists)."""
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, (list,)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return str(value)
+
+
+def _describe(value):
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    if isinstance(value, dict):
+        return f"a mapping ({', '.join(map(str, list(value)[:4]))})"
+    return type(value).__name__
+
+
+def _example(kind):
+    return {
+        "optimizer": "{Adam: {learning_rate: 0.001}}",
+        "loss": "{CategoricalCrossentropy: {from_logits: true}}",
+        "metric": "accuracy",
+        "initializer": "{GlorotUniform: {seed: 1}}",
+        "regularizer": "{L1L2: {l1: 0.01, l2: 0.01}}",
+        "constraint": "{MaxNorm: {max_value: 2}}",
+        "schedule": "{ExponentialDecay: {initial_learning_rate: 0.1, decay_steps: 100, decay_rate: 0.5}}",
+        "callback": "{EarlyStopping: {patience: 2}}",
+        "activation": "relu",
+    }.get(kind, "a name")
