@@ -81,8 +81,8 @@ class UnitNorm(Constraint):
 
 @register("constraint", "min_max_norm")
 class MinMaxNorm(Constraint):
-    """Rescale toward norms in [min_value, max_value] along ``axis``:
-    ``desired = rate * clip(norm, min_value, max_value) + (1 - rate) * norm``, ``w * desired / (epsilon + norm)``."""
+    """Rescale toward norms in [min_value, max_value] along ``axis``: ``w * desired / (epsilon + norm)`` with
+    ``desired = rate * clip(norm, min_value, max_value) + (1 - rate) * norm``."""
 
     def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):
         self.min_value = min_value

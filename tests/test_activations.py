@@ -200,7 +200,8 @@ def test_every_registered_activation_keeps_float32_and_shape(name):
     assert y.shape == expected_shape, f"{name}: output shape {y.shape}"
     assert y.dtype == np.float32, f"{name}: output dtype {y.dtype} from float32 input"
     y.sum().backward()
-    assert x.grad is not None and x.grad.dtype == np.float32, f"{name}: gradient dtype {getattr(x.grad, 'dtype', None)}"
+    grad_dtype = getattr(x.grad, "dtype", None)
+    assert grad_dtype == np.float32, f"{name}: gradient dtype {grad_dtype}"
 
 
 def test_every_keras_activation_is_registered():
@@ -303,6 +304,20 @@ def test_erf_edge_values():
     np.testing.assert_allclose(act_ops.erf_array(x32), [0, slope * 1e-30, 1, -1, 1, -1], rtol=1e-7, atol=0,
                                err_msg="float32 erf near 0 and at infinities")
     np.testing.assert_array_equal(act_ops.erfc_array(x32)[2:], [0, 2, 0, 2], err_msg="float32 erfc tails")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_zero_dimensional_inputs(dtype):
+    for value in (0.3, -4.0):
+        x = Tensor(np.array(value, dtype=dtype), requires_grad=True)
+        y = ops.erf(x)
+        y.backward()
+        assert y.shape == () and y.dtype == dtype, f"erf({value}) gave shape {y.shape}, dtype {y.dtype}"
+        assert abs(float(y.data) - math.erf(value)) < 1e-6, f"erf({value}) = {float(y.data)}"
+        expected_grad = 2 / math.sqrt(math.pi) * math.exp(-value * value)
+        assert abs(float(x.grad) - expected_grad) < 1e-6 * expected_grad, f"erf'({value}) = {float(x.grad)}"
+        gelu = activations.gelu(Tensor(np.array(value, dtype=dtype)))
+        assert gelu.shape == () and gelu.dtype == dtype, f"gelu of a 0-d {np.dtype(dtype)} input"
 
 
 def test_softmax_and_sigmoid_keep_their_logits():

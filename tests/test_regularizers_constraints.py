@@ -99,7 +99,8 @@ def test_l1_l2_string_means_both_at_0_01():
 
 
 @pytest.mark.parametrize("make", [lambda: regularizers.L1(-0.1), lambda: regularizers.L2(float("nan")),
-                                  lambda: regularizers.L1L2(l1="x"), lambda: regularizers.OrthogonalRegularizer(-1)],
+                                  lambda: regularizers.L1L2(l1="x"),
+                                  lambda: regularizers.OrthogonalRegularizer(-1)],
                          ids=["l1-negative", "l2-nan", "l1l2-string", "orthogonal-negative"])
 def test_regularizer_factors_are_validated(make):
     with pytest.raises(ValueError, match="non-negative"):

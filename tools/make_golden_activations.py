@@ -9,9 +9,9 @@ Writes to tests/fixtures/:
 * ``activations_golden.npz``: a float32 input ``x`` (6, 16) with edge values (0, +-1e-7, kinks at +-1,
   +-3, 6, large magnitudes) and random values; for every case ``fwd/<case>`` = Keras's output and
   ``grad/<case>`` = d sum(f(x) * w) / dx for the fixed weights ``w`` (JAX autodiff). Cases are named
-  ``<activation>`` or ``<activation>:<args>``; ``cases`` holds the ``ACTIVATIONS`` table as JSON. Also activation-layer outputs
-  ``layer/<case>`` (with ``layer_x3`` (2, 3, 4), ``prelu_alpha`` and a Softmax ``softmax_mask``),
-  constraint outputs ``constraint/<case>`` on ``w_dense`` (5, 4) and ``w_conv`` (3, 3, 2, 4), and
+  ``<activation>`` or ``<activation>:<args>``; ``cases`` holds the ``ACTIVATIONS`` table as JSON. Also
+  activation-layer outputs ``layer/<case>`` (with ``layer_x3`` (2, 3, 4), ``prelu_alpha`` and a Softmax
+  ``softmax_mask``), constraint outputs ``constraint/<case>`` on ``w_dense`` (5, 4) and ``w_conv`` (3, 3, 2, 4), and
   regularizer values/gradients ``reg/<case>`` and ``reg_grad/<case>`` on ``w_dense``.
 * ``activations_configs.json``: ``get_config()`` of initializers, regularizers, constraints and activation
   layers, and the names Keras's ``get`` accepts or rejects.
@@ -24,7 +24,6 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import activations, constraints, initializers, layers, regularizers  # noqa: E402
 

@@ -29,10 +29,10 @@ def _input(x):
     return x, x.data.dtype.type
 
 
-def _sigmoid_array(a):
-    """1 / (1 + exp(-a)) without overflow, in a's dtype."""
-    xp = backend.xp
-    return xp.exp(-xp.logaddexp(a.dtype.type(0), -a))
+def _sigmoid_from(a, e):
+    """sigmoid(a) from e = exp(-|a|), without overflow and accurate in both tails."""
+    r = a.dtype.type(1) / (a.dtype.type(1) + e)
+    return backend.xp.where(a >= 0, r, e * r)
 
 
 # -- erf / erfc ---------------------------------------------------------------------------------------
@@ -101,7 +101,7 @@ def erf_array(x):
     cutoff, terms = (t(0.5), 8) if x.dtype == xp.float32 else (t(1.5), 40)
     z = xp.abs(x)
     small = z < cutoff
-    out = xp.sign(x) * (t(1) - _erfc_positive(xp.where(small, cutoff, z)))
+    out = xp.asarray(xp.sign(x) * (t(1) - _erfc_positive(xp.where(small, cutoff, z))))  # 0-d stays an array
     out[small] = _erf_series(x[small], terms)
     return out
 
@@ -206,31 +206,36 @@ def selu(x):
 
 
 def softplus(x):
-    """log(1 + exp(x)) as logaddexp(x, 0); its derivative sigmoid(x) is -expm1(-out)."""
+    """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)) (logaddexp(x, 0)); its derivative is sigmoid(x)."""
     x, t = _input(x)
     xp = backend.xp
-    out = xp.logaddexp(x.data, t(0))
-    return make(out, (x,), lambda g: (-g * xp.expm1(-out),), "softplus")
+    e = xp.exp(-xp.abs(x.data))
+    out = xp.maximum(x.data, t(0)) + xp.log1p(e)
+    return make(out, (x,), lambda g: (g * _sigmoid_from(x.data, e),), "softplus")
 
 
 def silu(x):
     """x * sigmoid(x) (swish)."""
     x, t = _input(x)
-    s = _sigmoid_array(x.data)
+    xp = backend.xp
+    s = _sigmoid_from(x.data, xp.exp(-xp.abs(x.data)))
     out = x.data * s
     return make(out, (x,), lambda g: (g * (s + out * (t(1) - s)),), "silu")
 
 
 def mish(x):
-    """x * tanh(softplus(x))."""
+    """x * tanh(softplus(x)), with tanh(softplus(x)) = m / (m + 2), m = n(n + 2), n = exp(x): one exp and
+    no log; for x > 20 the factor is 1 to float precision (the cap keeps n*n finite)."""
     x, t = _input(x)
     xp = backend.xp
-    sp = xp.logaddexp(x.data, t(0))
-    th = xp.tanh(sp)
+    n = xp.exp(xp.minimum(x.data, t(20)))
+    m = n * (n + t(2))
+    th = m / (m + t(2))
     out = x.data * th
 
     def backward(g):
-        return (g * (th - x.data * (t(1) - th * th) * xp.expm1(-sp)),)
+        # d/dx tanh(softplus(x)) = (1 - th^2) * sigmoid(x), sigmoid(x) = n / (1 + n)
+        return (g * (th + x.data * (t(1) - th * th) * (n / (t(1) + n))),)
 
     return make(out, (x,), backward, "mish")
 
@@ -243,7 +248,7 @@ def gelu(x, approximate=False):
     if approximate:
         c = t(math.sqrt(2.0 / math.pi))
         k = t(0.044715)
-        th = xp.tanh(c * (a + k * a ** 3))
+        th = xp.tanh(c * (a + k * (a * a * a)))  # x**3 as JAX's integer_pow: repeated products
         cdf = t(0.5) * (t(1) + th)
         out = a * cdf
 
