@@ -139,7 +139,10 @@ def sigmoid(a):
     """1 / (1 + exp(-x)), computed without overflow; the output keeps its logits for crossentropy."""
     a = as_tensor(a)
     xp = backend.xp
-    out = xp.exp(-xp.logaddexp(a.data.dtype.type(0), -a.data)).astype(a.dtype, copy=False)
+    one = a.dtype.type(1)
+    e = xp.exp(-xp.abs(a.data))
+    r = one / (one + e)
+    out = xp.where(a.data >= 0, r, e * r)
     result = make(out, (a,), lambda g: (g * out * (1 - out),), "sigmoid")
     result.logits = a
     return result
