@@ -239,3 +239,31 @@ def test_compile_args_metrics_forms():
     assert nested["metrics"] == ["mae", "accuracy"]
     assert compile_args({**base, "metrics": None})["metrics"] is None
     assert compile_args({**base, "metrics": ["mae"]})["metrics"] == ["mae"]
+
+
+def test_long_string_lists_split_like_keras(tmp_path):
+    """Lists over 64512 bytes go to name0, name1, ... (Keras's HDF5_OBJECT_HEADER_LIMIT) and read back whole."""
+    from kspec.io.h5utils import read_strings, write_strings
+    names = [f"layer_with_a_rather_long_name_{i:05d}" for i in range(2000)]  # 36 bytes each, 72000 in all
+    with h5py.File(tmp_path / "s.h5", "w") as f:
+        write_strings(f, "layer_names", names)
+        assert sorted(f.attrs) == ["layer_names0", "layer_names1"], sorted(f.attrs)
+        assert read_strings(f, "layer_names") == names
+        write_strings(f, "empty", [])
+        assert f.attrs["empty"].dtype == np.float64 and read_strings(f, "empty") == []
+        f.attrs["fixed"] = np.array([b"dense/kernel:0", b"dense/bias:0"])  # h5py 2 / Keras 2 style
+        assert read_strings(f, "fixed") == ["dense/kernel:0", "dense/bias:0"]
+
+
+def test_bfloat16_weights_are_widened(tmp_path):
+    """Keras writes bfloat16 variables as raw 2-byte values with attribute dtype="bfloat16"."""
+    from kspec.io.h5utils import read_array
+    want = np.array([[1.5, -2.0], [0.15625, 3.0e-3]], dtype=np.float32)
+    raw = (want.view(np.uint32) >> 16).astype(np.uint16)  # truncation: these values are exact in bfloat16
+    with h5py.File(tmp_path / "b.h5", "w") as f:
+        f.create_dataset("w", data=raw.view("V2"))
+        f["w"].attrs["dtype"] = "bfloat16"
+        got = read_array(f, "w", "b.h5")
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, (raw.astype(np.uint32) << 16).view(np.float32), err_msg="bfloat16 bits")
+    np.testing.assert_allclose(got, want, rtol=1e-2, err_msg="bfloat16 values")

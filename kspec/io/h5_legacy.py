@@ -14,10 +14,11 @@ A weights-only file holds the ``/model_weights`` content at its root. Loading pa
 have weights with the file's layers that have weights, in order (or by name with ``by_name``), and assigns
 each layer's weights by position, as Keras 3 does; nothing is assigned unless everything fits.
 
-``keras_version`` is "3.15.1": Keras 3 reads it but never uses it, while tf.keras 2 treats a file without
-it as Keras 1 and converts the weights, so it must be present; it names the Keras release whose layout and
-semantics the file follows. ``backend`` is "numpy" (read, never used, by Keras 3; tf.keras 2 converts
-only "theano" files).
+``keras_version`` is "3.15.1": Keras 3 reads it but never uses it, while Keras 2 treats a weights group
+without it as Keras 1 and rewrites convolution and recurrent kernels on load, so it must be present; it
+names the Keras release whose layout and semantics the file follows (kspec's own version is in
+``kspec_version``). ``backend`` is "numpy" (read, never used, by Keras 3; Keras 2 converts only "theano"
+files).
 """
 import json
 import warnings

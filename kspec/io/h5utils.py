@@ -199,4 +199,8 @@ def read_array(group, name, path):
         raise ModelFileError(f"weight {name!r} listed in {group.name} is {what}", path)
     if obj.is_virtual or obj.external:
         raise ModelFileError(f"weight {name!r} is stored outside the file, which kspec does not read", path)
-    return obj[()]
+    value = obj[()]
+    if to_text(obj.attrs.get("dtype", "")) == "bfloat16":  # Keras stores bfloat16 as raw 2-byte values
+        bits = np.asarray(value).view(np.uint16).astype(np.uint32) << np.uint32(16)
+        value = bits.view(np.float32)
+    return value

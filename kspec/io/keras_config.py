@@ -53,7 +53,8 @@ def model_config(model):
     config = dict(model.get_config())
     if "dtype" in config:
         config["dtype"] = dtype_policy(config["dtype"])
-    config["layers"] = [_legacy_entry(entry) for entry in config.get("layers", [])]
+    if "layers" in config:
+        config["layers"] = [_legacy_entry(entry) for entry in config["layers"]]
     return {"class_name": keras_class_name(model), "config": config}
 
 
