@@ -6,7 +6,6 @@ import time
 
 import numpy as np
 
-from kspec import backend
 from kspec.layers import Dense, Dropout, InputLayer, clear_session
 from kspec.models import Callback, Sequential
 from kspec.optimizers import SGD
@@ -75,7 +74,3 @@ class Tick(Callback):
 
     def on_predict_batch_begin(self, batch, logs=None):
         self._tick()
-
-
-def seeded():
-    backend.set_seed(0)

@@ -345,6 +345,6 @@ class LambdaCallback(Callback):
         return self._wants_batch_logs
 
 
-# The monitoring callbacks register on import; the registry imports this module for kind "callback".
-from kspec.models import monitor_callbacks  # noqa: E402,F401  (import for registration)
+# The monitoring callbacks register on import (the registry imports this module for kind "callback");
+# importing them here also makes ``kspec.models.callbacks`` the one place to get any callback from.
 from kspec.models.monitor_callbacks import EarlyStopping, ModelCheckpoint, ReduceLROnPlateau  # noqa: E402,F401

@@ -6,7 +6,7 @@ Subclasses (Sequential, Functional) provide ``layers``, ``output_names`` and
 import sys
 
 from kspec import backend, losses as losses_mod, metrics as metrics_mod, optimizers
-from kspec.engine import Tensor, no_grad
+from kspec.engine import no_grad
 from kspec.models import callbacks as callbacks_mod
 from kspec.models import data_adapter as da
 
@@ -175,8 +175,10 @@ class Model:
         variables = self.trainable_weights
         for v in variables:
             v.grad = None
-        loss.backward()
-        self.optimizer.apply_gradients([(v.grad, v) for v in variables])
+        self.optimizer.scale_loss(loss).backward()
+        # Weights the loss does not reach get zero gradients, as jax.grad gives them in Keras.
+        self.optimizer.apply_gradients([(backend.xp.zeros_like(v.data) if v.grad is None else v.grad, v)
+                                        for v in variables])
         for v in variables:
             v.grad = None
         self._update_metrics(y, y_pred, sample_weight, da.num_samples(x), float(loss.data))
@@ -299,6 +301,8 @@ class Model:
             training_logs = epoch_logs
             if self.stop_training:
                 break
+        if epochs > 0:  # with use_ema, Keras copies the moving averages into the weights here
+            self.optimizer.finalize_variable_values(self.trainable_weights)
         cbs.on_train_end(training_logs)
         return self.history
 
