@@ -25,7 +25,7 @@ from keras.src.backend.common.masking import set_keras_mask  # noqa: E402
 from keras.src.losses.loss import reduce_weighted_values  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures")
-REDUCTIONS = ["none", "sum_over_batch_size", "sum", "mean_with_sample_weight"]
+REDUCTIONS = ["none", "sum_over_batch_size", "mean", "sum", "mean_with_sample_weight"]
 rng = np.random.default_rng(1234)
 
 
@@ -226,6 +226,7 @@ def reduce_cases():
 # -- metrics --------------------------------------------------------------------------------------------
 
 def metric_case(cid, cls, config, batches, weighted=True):
+    keras.backend.clear_session()  # default names without a _1, _2 suffix
     metric = getattr(keras.metrics, cls)(**config)
     results = []
     stored = []

@@ -11,8 +11,6 @@ from kspec.engine import Tensor, as_tensor, ops
 from kspec.losses.loss import _as_labels, squeeze_or_expand_to_same_rank
 from kspec.registry import register
 
-LOG2 = 0.6931471805599453
-
 
 def _prepare(y_true, y_pred, same_rank=False):
     """y_pred as a Tensor, y_true as an array of its dtype (optionally rank-adjusted, as Keras does)."""

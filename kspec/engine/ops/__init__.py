@@ -19,6 +19,8 @@ from kspec.engine.ops.shape import (broadcast_to, concatenate, expand_dims, flat
 from kspec.engine.ops.conv import conv1d, conv2d, conv2d_transpose, depthwise_conv2d
 from kspec.engine.ops.pooling import average_pool1d, average_pool2d, max_pool1d, max_pool2d
 from kspec.engine.ops.normalization import normalize_batch, normalize_fixed
+from kspec.engine.ops.recurrent import gru, lstm, simple_rnn
+from kspec.engine.ops.embedding import take_rows
 from kspec.engine.tensor import Tensor
 
 

@@ -1,5 +1,5 @@
 """Loss primitives with hand-written backward passes: sparse crossentropies that index the class axis
-(no one-hot is built) and a stable ``log_cosh``.
+(no one-hot labels in the forward pass) and a stable ``log_cosh``.
 """
 from kspec import backend
 from kspec.engine.tensor import Tensor, as_tensor, make
@@ -16,6 +16,11 @@ def _sparse_targets(y, num_classes):
     ids = y.astype(xp.int64) if y.dtype.kind != "i" else y
     valid = (ids >= 0) & (ids < num_classes)
     return xp.where(valid, ids, 0)[..., None], valid
+
+
+def _is_target(ids, num_classes):
+    """Boolean (..., K): True at each row's class id (built only in backward, by broadcasting)."""
+    return backend.xp.arange(num_classes) == ids
 
 
 def sparse_categorical_crossentropy_from_probs(y, p):
@@ -37,17 +42,13 @@ def sparse_categorical_crossentropy_from_probs(y, p):
     if p.logits is not None:
         def backward(g):
             gi = (g * inside)[..., None]
-            grad = q * gi
-            xp.put_along_axis(grad, ids, xp.take_along_axis(grad, ids, axis=-1) - gi, axis=-1)
-            return (grad,)
+            return (q * gi - _is_target(ids, q.shape[-1]) * gi,)
         return make(loss, (p.logits,), backward, "sparse_categorical_crossentropy")
 
     def backward(g):
         # dL/dq is nonzero only at y: dq_y = -inside / clipped; then back through q = p / sum(p).
         dq_y = (g * -inside / clipped)[..., None]
-        grad = xp.broadcast_to(-dq_y * q_y[..., None] / total, q.shape).copy()
-        xp.put_along_axis(grad, ids, xp.take_along_axis(grad, ids, axis=-1) + dq_y / total, axis=-1)
-        return (grad,)
+        return ((_is_target(ids, q.shape[-1]) * dq_y - dq_y * q_y[..., None]) / total,)
 
     return make(loss, (p,), backward, "sparse_categorical_crossentropy")
 
@@ -64,9 +65,7 @@ def sparse_categorical_crossentropy_from_logits(y, z):
 
     def backward(g):
         gv = (g * valid)[..., None].astype(z.dtype, copy=False)
-        grad = (e / total) * gv
-        xp.put_along_axis(grad, ids, xp.take_along_axis(grad, ids, axis=-1) - gv, axis=-1)
-        return (grad,)
+        return ((e / total) * gv - _is_target(ids, z.shape[-1]) * gv,)
 
     return make(loss, (z,), backward, "sparse_categorical_crossentropy")
 
