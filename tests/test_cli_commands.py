@@ -206,3 +206,25 @@ def test_subprocess_spec_error_has_no_traceback(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert f"{bad}:5:15: error: Dense: unknown argument 'unit'" in done.stderr, done.stderr
+
+
+def test_help_imports_nothing_heavy():
+    """kspec --help must stay fast (< 0.3 s): the command modules import only click."""
+    code = ("import sys; from kspec.cli.main import cli; cli.main(['--help'], standalone_mode=False); "
+            "heavy = [m for m in ('numpy', 'h5py', 'yaml', 'kspec.engine', 'kspec.run') if m in sys.modules]; "
+            "print(heavy, file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == "[]", f"imported by --help: {done.stderr}"
+
+
+def test_evaluate_data_key_value_changes_the_test_source(run_dir):
+    cwd, _ = run_dir
+    folder = str(cwd / "runs" / "iris")
+    train_csv = os.path.join(REPO, "configs", "data", "iris_train.csv")
+    by_key = _invoke(["evaluate", folder, "--data", f"path={train_csv}"])
+    by_set = _invoke(["evaluate", folder, "--set", f"data.test.path={train_csv}"])
+    by_file = _invoke(["evaluate", folder, "--data", train_csv])
+    assert by_key.exit_code == 0, by_key.stderr
+    assert json.loads(by_key.stdout) == json.loads(by_set.stdout) == json.loads(by_file.stdout), \
+        "--data KEY=VALUE, --set data.test.KEY=VALUE and --data FILE agree"

@@ -131,16 +131,20 @@ def test_errors_before_training_create_nothing(tmp_path, override, error):
     assert not (tmp_path / "runs").exists(), "no folder (not even the parent) before training starts"
 
 
-def test_init_weights_are_loaded(trained, tmp_path):
+@pytest.mark.parametrize("how", ["init_weights", "model.weights"])
+def test_initial_weights_are_loaded(trained, tmp_path, how):
     result, _ = trained
     start = os.path.join(result.run_dir, "model.h5")
     # learning rate 0: one epoch leaves the weights as they were loaded
-    frozen = run.train(QUICKSTART, run_dir=str(tmp_path / "w"), init_weights=start, verbose=0,
-                       overrides=("fit.epochs=1", "compile.optimizer.Adam.learning_rate=0"))
+    overrides = ["fit.epochs=1", "compile.optimizer.Adam.learning_rate=0"]
+    if how == "model.weights":
+        overrides.append(f"model.weights={os.path.relpath(start, os.path.dirname(QUICKSTART))}")
+    frozen = run.train(QUICKSTART, run_dir=str(tmp_path / "w"), verbose=0, overrides=overrides,
+                       init_weights=start if how == "init_weights" else None)
     before = run.load_run(result.run_dir).model.get_weights()
     after = run.load_run(frozen.run_dir).model.get_weights()
     for i, (b, a) in enumerate(zip(before, after)):
-        np.testing.assert_array_equal(a, b, err_msg=f"weight {i} comes from --init-weights")
+        np.testing.assert_array_equal(a, b, err_msg=f"weight {i} comes from {how}")
 
 
 def test_train_from_a_dict_resolves_paths_from_the_cwd(tmp_path, monkeypatch):
@@ -160,3 +164,14 @@ def test_validate_reports_shapes_and_params():
     assert [(l["name"], l["output_shape"], l["params"]) for l in report["layers"]] == [
         ("dense", [None, 16], 80), ("dense_1", [None, 3], 51)], report["layers"]
     assert report["total_params"] == 131, "4*16+16 + 16*3+3"
+
+
+def test_callback_files_go_in_the_run_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    callbacks = ("fit.callbacks=[{CSVLogger: {filename: log.csv}}, {EarlyStopping: {patience: 1}}, "
+                 "{ModelCheckpoint: {filepath: best.weights.h5, save_weights_only: true}}]")
+    result = run.train(QUICKSTART, run_dir="r", overrides=("fit.epochs=3", callbacks), verbose=0)
+    assert os.path.isfile(os.path.join("r", "log.csv")), f"CSVLogger file: {os.listdir('r')}"
+    assert os.path.isfile(os.path.join("r", "best.weights.h5")), f"ModelCheckpoint file: {os.listdir('r')}"
+    assert not os.path.exists("log.csv"), "not in the current folder"
+    assert 1 <= len(result.history["loss"]) <= 3, "EarlyStopping may end early"

@@ -77,9 +77,9 @@ def _silence_stdout():
                                                "max_content_width": 100},
              epilog="""\b
 Examples:
-  kspec train configs/quickstart.yaml
-  kspec evaluate runs/quickstart
-  tail -n 5 rows.csv | kspec predict runs/quickstart - --classes
+  kspec train configs/quickstart.yaml            # writes the run folder runs/iris
+  kspec evaluate runs/iris
+  cat configs/data/iris_test.csv | kspec predict runs/iris - --classes | sort | uniq -c
 
 Exit status: 0 ok, 1 runtime/data/model-file error, 2 usage or spec error.
 Set KSPEC_DEBUG=1 to see tracebacks.""")

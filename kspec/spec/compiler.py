@@ -30,6 +30,9 @@ def build_model(spec, doc=None):
     if spec.get("seed") is not None:
         backend.set_seed(spec["seed"])
     clear_session()
+    if model_spec.get("inputs") is not None:  # a graph model
+        from kspec.spec.graph import build_graph
+        return build_graph(spec, doc)
     with _captured(doc, ("model",)):
         model = Sequential(name=model_spec.get("name"))
     if model_spec.get("input_shape") is not None:
@@ -90,13 +93,25 @@ def compile_model(model, spec, doc=None):
     return model
 
 
-def make_callbacks(spec, doc=None):
-    """The callback objects of ``fit.callbacks``."""
+# Callback arguments that name a file: relative ones are placed in the run folder.
+_CALLBACK_PATHS = ("filepath", "filename", "log_dir")
+
+
+def make_callbacks(spec, doc=None, run_dir=None):
+    """The callback objects of ``fit.callbacks``. With ``run_dir``, relative file arguments
+    (``ModelCheckpoint.filepath``, ``CSVLogger.filename``) are taken inside the run folder."""
+    import os
+
     from kspec.serialization import deserialize
 
     out, errors = [], []
     for i, value in enumerate(spec["fit"].get("callbacks") or []):
         path = ("fit", "callbacks", i)
+        if run_dir is not None and isinstance(value, dict) and len(value) == 1:
+            (name, args), = value.items()
+            args = {k: os.path.join(run_dir, v) if k in _CALLBACK_PATHS and isinstance(v, str)
+                    and not os.path.isabs(v) else v for k, v in (args or {}).items()}
+            value = {name: args}
         try:
             with _captured(doc, path):
                 out.append(deserialize("callback", value))

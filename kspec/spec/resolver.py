@@ -13,17 +13,12 @@ import re
 from kspec import registry
 from kspec.spec import signatures as sig
 from kspec.spec.errors import SpecError, did_you_mean
+from kspec.spec.sections import (DATA_SPLITS, DATA_STEPS, FIT_EXCLUDED,  # noqa: F401 (re-exported)
+                                 SHAPE_RESOLVED_METRICS, SectionRules)
+from kspec.spec.values import describe, example, is_number, plain
 
 SECTIONS = ("name", "seed", "data", "model", "compile", "fit")
 MODEL_KEYS = ("input_shape", "layers", "weights", "name")
-DATA_SPLITS = ("train", "validation", "test")
-DATA_STEPS = ("x", "y")
-# Model.fit arguments that the spec does not take (the data comes from the data section).
-FIT_EXCLUDED = ("x", "y", "validation_data", "sample_weight", "stream")
-COMPILE_OBJECTS = {"optimizer": "optimizer", "loss": "loss", "metrics": "metric",
-                   "weighted_metrics": "metric"}
-# Metric names that Keras resolves from the label and output shapes rather than by lookup.
-SHAPE_RESOLVED_METRICS = ("accuracy", "acc")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+=-]*$")
 _SECTION_HINT = "a spec has the sections " + ", ".join(SECTIONS)
 
@@ -46,12 +41,7 @@ def sort_diagnostics(diagnostics):
     return sorted(diagnostics, key=lambda d: (d.line is None, d.line or 0, d.col or 0))
 
 
-def model_classes():
-    """(canonical name, class) of every layer a spec may use."""
-    return registry.items("layer")
-
-
-class _Resolver:
+class _Resolver(SectionRules):
     def __init__(self, doc):
         self.doc = doc
         self.errors = []
@@ -74,7 +64,7 @@ class _Resolver:
         if value is None:
             return {}
         if not isinstance(value, dict):
-            self.err(path, f"{what} must be a mapping, found {_describe(value)}", hint=hint)
+            self.err(path, f"{what} must be a mapping, found {describe(value)}", hint=hint)
             return None
         return value
 
@@ -82,7 +72,7 @@ class _Resolver:
     def run(self):
         data = self.doc.data
         if not isinstance(data, dict):
-            self.err((), f"a spec must be a mapping of sections, found {_describe(data)}",
+            self.err((), f"a spec must be a mapping of sections, found {describe(data)}",
                      hint=_SECTION_HINT)
             return None
         for key in data:
@@ -117,88 +107,6 @@ class _Resolver:
         return value
 
     # -- data -----------------------------------------------------------------------------------------
-    def data(self, value):
-        from kspec.data import SOURCE_KEYS, STEPS, StepError, build_pipeline
-
-        value = self.mapping(value, ("data",), "data",
-                             hint="e.g. data: {train: {path: train.csv}, x: [standardize]}")
-        if value is None:
-            return {}
-        allowed = DATA_SPLITS + DATA_STEPS
-        self.unknown_keys(value, ("data",), allowed, "data")
-        out = {}
-        for split in DATA_SPLITS:
-            if value.get(split) is not None:
-                out[split] = self.source(value[split], ("data", split), SOURCE_KEYS)
-        for side in DATA_STEPS:
-            steps = value.get(side)
-            if steps is None:
-                continue
-            path = ("data", side)
-            if isinstance(steps, dict) and not _is_step(steps, STEPS):
-                out[side] = {k: self.steps(v, path + (k,), STEPS, StepError, build_pipeline)
-                             for k, v in steps.items()}
-            else:
-                out[side] = self.steps(steps, path, STEPS, StepError, build_pipeline)
-        return out
-
-    def source(self, value, path, keys):
-        if isinstance(value, str):
-            value = {"path": value}
-        value = self.mapping(value, path, f"data.{path[-1]}",
-                             hint="e.g. {dataset: mnist, split: train} or {path: data/train.csv}")
-        if value is None:
-            return None
-        self.unknown_keys(value, path, keys, f"data.{path[-1]}")
-        out = dict(value)
-        if "path" in out:
-            out["path"] = self.file_path(out["path"], path + ("path",))
-        elif "dataset" not in out:
-            for side in DATA_STEPS:
-                if isinstance(out.get(side), str):
-                    out[side] = self.file_path(out[side], path + (side,))
-                elif isinstance(out.get(side), dict):
-                    out[side] = {k: self.file_path(v, path + (side, k)) for k, v in out[side].items()}
-        return out
-
-    def file_path(self, value, path, must_exist=False):
-        if not isinstance(value, str) or not value:
-            self.err(path, f"expected a file path, found {_describe(value)}")
-            return value
-        resolved = self.doc.resolve_path(value)
-        if must_exist and self.doc.check_files and not os.path.isfile(resolved):
-            self.err(path, f"file not found: {value}" + (f" ({resolved})" if resolved != value else ""),
-                     hint="paths in a spec are relative to the spec file's folder")
-        return resolved
-
-    def steps(self, value, path, table, step_error, build):
-        if not isinstance(value, list):
-            value = [value]
-            listed = False
-        else:
-            listed = True
-        for i, item in enumerate(value):
-            ipath = path + (i,) if listed else path
-            if isinstance(item, dict) and len(item) == 1:
-                name = next(iter(item))
-                npath = ipath + (name,)
-            elif isinstance(item, str):
-                name, npath = item, ipath
-            else:
-                self.err(ipath, f"a preprocessing step is a name or {{name: argument}}, found "
-                                f"{_describe(item)}", hint="e.g. {scale: 255} or standardize")
-                continue
-            if name not in table:
-                self.err(npath, f"unknown preprocessing step {name!r}{did_you_mean(name, table)}",
-                         key=isinstance(item, dict), hint=f"steps are {', '.join(table)}")
-                continue
-            try:
-                build([item])
-            except step_error as e:
-                self.err(npath, str(e.message if hasattr(e, "message") else e),
-                         hint=getattr(e, "hint", None))
-        return value
-
     # -- model ----------------------------------------------------------------------------------------
     def model(self, value):
         path = ("model",)
@@ -209,6 +117,9 @@ class _Resolver:
         value = self.mapping(value, path, "model")
         if value is None:
             return None
+        if value.get("inputs") is not None:  # a graph model (kspec.spec.graph)
+            from kspec.spec.graph import resolve_graph
+            return resolve_graph(self, value, path)
         self.unknown_keys(value, path, MODEL_KEYS, "model")
         layers = value.get("layers")
         out_layers = []
@@ -217,7 +128,7 @@ class _Resolver:
                      key=True)
         elif not isinstance(layers, list) or not layers:
             self.err(path + ("layers",), f"model.layers must be a non-empty list of layers, found "
-                                         f"{_describe(layers)}")
+                                         f"{describe(layers)}")
         else:
             for i, entry in enumerate(layers):
                 out_layers.append(self.layer(entry, path + ("layers", i)))
@@ -227,7 +138,7 @@ class _Resolver:
             weights = self.file_path(weights, path + ("weights",), must_exist=True)
         name = value.get("name")
         if name is not None and not isinstance(name, str):
-            self.err(path + ("name",), f"model.name must be a string, found {_describe(name)}")
+            self.err(path + ("name",), f"model.name must be a string, found {describe(name)}")
         return {"input_shape": input_shape, "layers": out_layers, "weights": weights, "name": name}
 
     def input_shape(self, value, layers):
@@ -272,11 +183,11 @@ class _Resolver:
             return None
         else:
             self.err(path, f"a layer entry is a class name or {{ClassName: arguments}}, found "
-                           f"{_describe(entry)}", hint="e.g. - Flatten, - Dropout: 0.5, "
+                           f"{describe(entry)}", hint="e.g. - Flatten, - Dropout: 0.5, "
                                                        "- Dense: {units: 10, activation: relu}")
             return None
         if not isinstance(name, str):
-            self.err(path, f"a layer class name must be a string, found {_describe(name)}")
+            self.err(path, f"a layer class name must be a string, found {describe(name)}")
             return None
         cls = registry.lookup("layer", name)
         if cls is None:
@@ -319,10 +230,10 @@ class _Resolver:
             else:
                 self.err(path, f"a {kind} is a name or {{ClassName: {{arguments}}}}, found a mapping "
                                f"with {len(value)} keys ({', '.join(map(str, value))})",
-                         hint=f"e.g. {_example(kind)}")
+                         hint=f"e.g. {example(kind)}")
                 return None
             if not isinstance(name, str):
-                self.err(path, f"a {kind} class name must be a string, found {_describe(name)}")
+                self.err(path, f"a {kind} class name must be a string, found {describe(name)}")
                 return None
             obj = registry.lookup(kind, name)
             if obj is None:
@@ -332,16 +243,16 @@ class _Resolver:
             if args is None:
                 args = {}
             if not isinstance(args, dict):
-                self.err(apath, f"{canon}: the arguments must be a mapping, found {_describe(args)}",
-                         hint=f"e.g. {_example(kind)}")
+                self.err(apath, f"{canon}: the arguments must be a mapping, found {describe(args)}",
+                         hint=f"e.g. {example(kind)}")
                 return None
             if not inspect.isclass(obj):
                 if args:
                     self.err(apath, f"{kind} {canon!r} is a function and takes no arguments")
                 return canon
             return {canon: self.arguments(kind, obj, canon, args, apath, fill=fill)}
-        self.err(path, f"a {kind} is a name or {{ClassName: {{arguments}}}}, found {_describe(value)}",
-                 hint=f"e.g. {_example(kind)}")
+        self.err(path, f"a {kind} is a name or {{ClassName: {{arguments}}}}, found {describe(value)}",
+                 hint=f"e.g. {example(kind)}")
         return value
 
     def unknown(self, kind, name, path, key=False):
@@ -394,187 +305,17 @@ class _Resolver:
             if n in out:
                 filled[n] = out[n]
             elif p.default is not inspect.Parameter.empty:
-                filled[n] = _plain(p.default)
+                filled[n] = plain(p.default)
         filled.update({k: v for k, v in out.items() if k not in filled})
         return filled
 
     def value(self, name, value, param, path):
         kind = sig.argument_kind(name)
         if kind is not None and value is not None:
-            if kind == "schedule" and _is_number(value):
+            if kind == "schedule" and is_number(value):
                 return float(value)
             if isinstance(value, (str, dict)):
                 return self.object(kind, value, path)
-        if sig.wants_float(param) and _is_number(value) and isinstance(value, int):
+        if sig.wants_float(param) and is_number(value) and isinstance(value, int):
             return float(value)
         return value
-
-    # -- compile and fit ----------------------------------------------------------------------------------
-    def compile(self, value):
-        from kspec.models import Model
-
-        path = ("compile",)
-        defaults = sig.method_arguments(Model, "compile")
-        value = self.mapping(value, path, "compile",
-                             hint="e.g. compile: {optimizer: adam, loss: categorical_crossentropy}")
-        if value is None:
-            value = {}
-        self.unknown_keys(value, path, list(defaults), "compile")
-        out = {}
-        for key, default in defaults.items():
-            v = value.get(key, default) if key in value else _plain(default)
-            kpath = path + (key,)
-            if key == "optimizer":
-                v = self.object("optimizer", v, kpath, fill=True)
-            elif key == "loss":
-                v = self.per_output(lambda x, p: self.object("loss", x, p), v, kpath)
-            elif key in ("metrics", "weighted_metrics"):
-                v = self.metrics(v, kpath)
-            out[key] = v
-        if "loss" not in value:
-            self.err(path if "compile" in (self.doc.data or {}) else (), "compile: missing key 'loss'",
-                     hint="e.g. loss: categorical_crossentropy")
-        return out
-
-    def per_output(self, fn, value, path):
-        if isinstance(value, list):
-            return [fn(v, path + (i,)) for i, v in enumerate(value)]
-        if isinstance(value, dict) and len(value) > 1:
-            return {k: fn(v, path + (k,)) for k, v in value.items()}
-        return fn(value, path)
-
-    def metrics(self, value, path):
-        if value is None:
-            return []
-        if isinstance(value, dict) and len(value) > 1:  # per output
-            return {k: self.metrics(v, path + (k,)) for k, v in value.items()}
-        items = value if isinstance(value, list) else [value]
-        out = []
-        for i, item in enumerate(items):
-            ipath = path + (i,) if isinstance(value, list) else path
-            if isinstance(item, str) and item in SHAPE_RESOLVED_METRICS:
-                out.append(item)
-            elif isinstance(item, str) and registry.lookup("metric", item) is None \
-                    and registry.lookup("loss", item) is not None:
-                out.append(item)  # Keras accepts loss names as metrics (mse, mae, ...)
-            else:
-                out.append(self.object("metric", item, ipath))
-        return out
-
-    def fit(self, value):
-        from kspec.models import Model
-
-        path = ("fit",)
-        defaults = sig.method_arguments(Model, "fit", FIT_EXCLUDED)
-        value = self.mapping(value, path, "fit", hint="e.g. fit: {batch_size: 32, epochs: 10}")
-        if value is None:
-            value = {}
-        self.unknown_keys(value, path, list(defaults), "fit")
-        out = {}
-        for key, default in defaults.items():
-            kpath = path + (key,)
-            if key not in value:
-                out[key] = [] if key == "callbacks" else _plain(default)
-                continue
-            v = value[key]
-            if key == "callbacks":
-                items = v if isinstance(v, list) else [] if v is None else [v]
-                v = [self.object("callback", c, kpath + (i,) if isinstance(v, list) else kpath)
-                     for i, c in enumerate(items)]
-            elif key == "class_weight":
-                v = self.class_weight(v, kpath)
-            elif key == "verbose":
-                if v not in ("auto", 0, 1, 2) or isinstance(v, bool):
-                    self.err(kpath, f"fit.verbose must be auto, 0, 1 or 2, found {v!r}")
-            elif key in ("epochs", "batch_size", "initial_epoch", "steps_per_epoch", "validation_steps",
-                         "validation_batch_size"):
-                v = self.integer(v, kpath, key, minimum=0 if key == "initial_epoch" else 1,
-                                 optional=default is None)
-            elif key == "validation_split":
-                if not _is_number(v) or not 0 <= v < 1:
-                    self.err(kpath, f"fit.validation_split must be a fraction in [0, 1), found {v!r}")
-                else:
-                    v = float(v)
-            elif key == "shuffle" and v not in (True, False, "batch"):
-                self.err(kpath, f"fit.shuffle must be true, false or batch, found {v!r}")
-            out[key] = v
-        return out
-
-    def integer(self, v, path, key, minimum, optional):
-        if v is None and optional:
-            return None
-        if isinstance(v, float) and v.is_integer():
-            v = int(v)
-        if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-            self.err(path, f"fit.{key} must be an integer >= {minimum}, found {v!r}")
-        return v
-
-    def class_weight(self, v, path):
-        if v is None:
-            return None
-        if not isinstance(v, dict):
-            self.err(path, f"fit.class_weight maps class indices to weights, found {_describe(v)}",
-                     hint="e.g. class_weight: {0: 1.0, 1: 5.0}")
-            return None
-        out = {}
-        for k, w in v.items():
-            key = int(k) if isinstance(k, str) and k.isdigit() else k
-            if isinstance(key, bool) or not isinstance(key, int) or not _is_number(w):
-                self.err(path + (k,), f"fit.class_weight: expected class index: weight, found "
-                                      f"{k!r}: {w!r}", key=True)
-                continue
-            out[key] = float(w)
-        return out
-
-
-# ------------------------------------------------------------------------------------------- helpers
-
-def _is_number(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _is_step(mapping, table):
-    return len(mapping) == 1 and next(iter(mapping)) in table
-
-
-def _plain(value):
-    """A default value as YAML-ready data (tuples become lists)."""
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, (list,)):
-        return [_plain(v) for v in value]
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return str(value)
-
-
-def _describe(value):
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, str):
-        return f"the string {value!r}"
-    if isinstance(value, (int, float)):
-        return f"the number {value!r}"
-    if isinstance(value, list):
-        return f"a list of {len(value)}"
-    if isinstance(value, dict):
-        return f"a mapping ({', '.join(map(str, list(value)[:4]))})"
-    return type(value).__name__
-
-
-def _example(kind):
-    return {
-        "optimizer": "{Adam: {learning_rate: 0.001}}",
-        "loss": "{CategoricalCrossentropy: {from_logits: true}}",
-        "metric": "accuracy",
-        "initializer": "{GlorotUniform: {seed: 1}}",
-        "regularizer": "{L1L2: {l1: 0.01, l2: 0.01}}",
-        "constraint": "{MaxNorm: {max_value: 2}}",
-        "schedule": "{ExponentialDecay: {initial_learning_rate: 0.1, decay_steps: 100, decay_rate: 0.5}}",
-        "callback": "{EarlyStopping: {patience: 2}}",
-        "activation": "relu",
-    }.get(kind, "a name")

@@ -8,7 +8,7 @@ import os
 
 import yaml
 
-from kspec.spec.resolver import DATA_SPLITS, DATA_STEPS
+from kspec.spec.sections import DATA_SPLITS, DATA_STEPS
 
 
 class _Dumper(yaml.SafeDumper):

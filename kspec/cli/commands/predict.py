@@ -7,10 +7,10 @@ INPUT_FORMATS = ("npy", "npz", "csv", "jsonl")
 OUTPUT_FORMATS = ("csv", "npy", "jsonl")
 
 
-@click.command("predict", epilog="""\b
+@click.command("predict", short_help="Predictions for samples from a file or stdin.", epilog="""\b
 Examples:
-  kspec predict runs/quickstart rows.csv
-  cat rows.csv | kspec predict runs/quickstart - --classes | sort | uniq -c
+  kspec predict runs/iris rows.csv
+  cat rows.csv | kspec predict runs/iris - --classes | sort | uniq -c
   kspec predict runs/fashion_mlp images.npy --output-format npy > probs.npy""")
 @click.argument("target", metavar="RUN|MODEL.h5")
 @click.argument("input_path", metavar="[INPUT|-]", required=False, default="-")

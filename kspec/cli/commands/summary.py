@@ -4,10 +4,10 @@ import click
 from kspec.cli.commands._common import set_option
 
 
-@click.command("summary", epilog="""\b
+@click.command("summary", short_help="Keras's summary table of a spec, run or model.", epilog="""\b
 Examples:
   kspec summary configs/fashion_mlp.yaml
-  kspec summary runs/quickstart
+  kspec summary runs/iris
   kspec summary configs/fashion_mlp.yaml --set model.layers.0.Dense.units=64""")
 @click.argument("target", metavar="CONFIG|RUN|MODEL.h5")
 @set_option

@@ -6,7 +6,7 @@ import click
 from kspec.cli.commands._common import echo_json, set_option
 
 
-@click.command("train", epilog="""\b
+@click.command("train", short_help="Train a spec and write a run folder.", epilog="""\b
 Examples:
   kspec train configs/quickstart.yaml
   kspec train configs/fashion_mlp.yaml --set fit.epochs=3 --run-dir runs/fmnist3
@@ -30,5 +30,5 @@ def command(config, run_dir, overrides, init_weights, quiet):
 
     result = run.train(config, run_dir=run_dir, overrides=overrides, init_weights=init_weights,
                        verbose=0 if quiet else None, stream=sys.stderr)
-    echo_json({"run_dir": result.run_dir, "metrics": run._jsonable(result.metrics),
-               "history": run._jsonable(result.last_epoch)})
+    echo_json({"run_dir": result.run_dir, "metrics": run.jsonable(result.metrics),
+               "history": run.jsonable(result.last_epoch)})

@@ -4,7 +4,7 @@ import click
 from kspec.cli.commands._common import echo_json, print_warnings, set_option
 
 
-@click.command("validate", epilog="""\b
+@click.command("validate", short_help="Check a spec; show its shapes and parameters.", epilog="""\b
 Examples:
   kspec validate configs/fashion_mlp.yaml
   kspec validate my.yaml --set fit.epochs=3 && kspec train my.yaml --set fit.epochs=3""")

@@ -1,0 +1,244 @@
+"""A run folder on disk: creating it, writing its files, and loading a trained run back.
+
+A run folder holds ``model.h5`` (Keras legacy HDF5; kspec's resolved spec and the preprocessing state
+are stored inside it too, so the model file alone is enough for predict), ``config.yaml`` (the resolved
+spec, every default filled in, paths relative to the folder), ``preprocessing.json``, ``history.csv``
+and ``metrics.json``. Files are written to a temporary name and renamed, so none is ever half written.
+"""
+import csv
+import json
+import math
+import os
+import sys
+import warnings
+
+MODEL_FILE = "model.h5"
+CONFIG_FILE = "config.yaml"
+HISTORY_FILE = "history.csv"
+METRICS_FILE = "metrics.json"
+PREPROCESSING_FILE = "preprocessing.json"
+RUNS_DIR = "runs"
+SPEC_FORMAT = "kspec-run/1"  # the layout of the spec stored in model.h5
+
+
+class LoadedRun:
+    """A trained model with what came with it: ``model``, ``spec`` (resolved, or None),
+    ``preprocessor``, ``classes`` (label names or None), ``model_path``, ``folder``, ``doc``."""
+
+    def __init__(self, model, spec, preprocessor, model_path, doc=None, stored=None):
+        self.model, self.spec, self.preprocessor = model, spec, preprocessor
+        self.model_path = model_path
+        self.folder = os.path.dirname(os.path.abspath(model_path))
+        self.doc = doc
+        self.stored = stored  # what kspec stored in the model file: {"spec", "preprocessing"} or None
+
+    @property
+    def label_column(self):
+        """The training source's label column (a CSV option), from the spec stored with the model."""
+        spec = self.spec or (self.stored or {}).get("spec") or {}
+        train = (spec.get("data") or {}).get("train")
+        return train.get("label_column") if isinstance(train, dict) else None
+
+    @property
+    def classes(self):
+        return None if self.preprocessor is None else self.preprocessor.classes
+
+
+def new_run_dir(run_dir, name):
+    """Create and return a fresh run folder: ``run_dir`` (default ``runs/<name>``), or the first of
+    ``-1``, ``-2``, ... that does not exist yet."""
+    base = os.path.normpath(run_dir if run_dir else os.path.join(RUNS_DIR, name))
+    parent = os.path.dirname(os.path.abspath(base))
+    os.makedirs(parent, exist_ok=True)
+    candidate, n = base, 0
+    while True:
+        try:
+            os.mkdir(candidate)
+            return candidate
+        except FileExistsError:
+            n += 1
+            candidate = f"{base}-{n}"
+
+
+def write_config(spec, folder, doc=None):
+    """The resolved spec as ``config.yaml``, with paths relative to the run folder."""
+    from kspec.spec.writer import dump, rebase_paths
+
+    source = f" from {doc.file}" if doc is not None and doc.file not in ("<dict>", "<string>") else ""
+    from kspec import __version__
+    header = f"resolved by kspec {__version__}{source}: every default filled in"
+    path = os.path.join(folder, CONFIG_FILE)
+    _write_text(path, dump(rebase_paths(spec, folder), header=header))
+    return path
+
+
+def save_run_model(model, spec, preprocessor, folder, filename=MODEL_FILE):
+    """``model.h5`` with the spec and preprocessing state stored inside (paths relative to it)."""
+    from kspec.io import save_model
+    from kspec.spec.writer import rebase_paths
+
+    stored = {"format": SPEC_FORMAT, "spec": rebase_paths(spec, folder),
+              "preprocessing": None if preprocessor is None else preprocessor.state()}
+    path = os.path.join(folder, filename)
+    save_model(model, path, spec=stored)
+    return path
+
+
+def write_history(history, path):
+    """``history.csv``: one row per epoch, ``epoch`` first, then the keys in Keras's order."""
+    keys = list(history.history)
+    rows = zip(history.epoch, *(history.history[k] for k in keys))
+    tmp = path + ".tmp"
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["epoch"] + keys)
+        for row in rows:
+            writer.writerow([row[0]] + [_csv_number(v) for v in row[1:]])
+    os.replace(tmp, path)
+
+
+def load_run(target, compile=True, with_spec=True):
+    """A :class:`LoadedRun` from a run folder or a model file (``.h5``).
+
+    The spec and preprocessing come from the run folder's ``config.yaml`` and ``preprocessing.json``
+    when present, else from what kspec stored inside the model file.
+    """
+    from kspec.io import ModelFileError, load_model_and_spec
+
+    target = os.fspath(target)
+    folder = target if os.path.isdir(target) else None
+    model_path = os.path.join(target, MODEL_FILE) if folder else target
+    if folder and not os.path.isfile(model_path):
+        raise ModelFileError(f"no {MODEL_FILE} in the run folder", folder,
+                             hint="is this a finished run? a failed run leaves no folder")
+    with warnings.catch_warnings():
+        # Keras 2 optimizer arguments (lr, decay) warned when the run was trained; not again here
+        warnings.simplefilter("ignore", DeprecationWarning)
+        model, stored = load_model_and_spec(model_path, compile=compile)
+    stored = stored if isinstance(stored, dict) else None
+    if stored is not None and stored.get("format") != SPEC_FORMAT:
+        stored = {"spec": stored, "preprocessing": None}
+    model_dir = os.path.dirname(os.path.abspath(model_path))
+    preprocessor = _load_preprocessor(model_dir if folder else None, stored)
+    doc = spec = None
+    if with_spec:
+        doc, spec = _stored_spec(folder, model_dir, stored)
+    return LoadedRun(model, spec, preprocessor, model_path, doc, stored)
+
+
+def read_input(run, source="-", fmt=None, stdin=None):
+    """Predict input from a file path or ``-`` (stdin): an array, or a dict of arrays.
+
+    A CSV that still holds the training data's label column (found by its header name, or by having
+    one column more than the model takes) has that column dropped, so labelled rows can be piped in.
+    """
+    import io
+
+    from kspec.data import detect_format, pick_array, read_array_file, read_stream
+    from kspec.data.readers import sniff_format
+
+    if source == "-":
+        name = "<stdin>"
+        stream = stdin if stdin is not None else sys.stdin.buffer
+        raw = getattr(stream, "buffer", stream).read()
+        raw = raw.encode("utf-8") if isinstance(raw, str) else raw
+        fmt = fmt or sniff_format(raw)
+        options = _label_option(run, raw) if fmt == "csv" else {}
+        data = read_stream(io.BytesIO(raw), fmt, name=name, **options)
+    else:
+        name = os.fspath(source)
+        fmt = detect_format(name, fmt)
+        options = {}
+        if fmt == "csv" and os.path.isfile(name) and not name.endswith(".gz"):
+            with open(name, "rb") as f:
+                options = _label_option(run, f.read(4096))
+        data = read_array_file(name, fmt=fmt, **options)
+    return pick_array(data, None, name)
+
+
+def _label_option(run, raw):
+    """``{"label_column": ...}`` when a CSV's first row shows it holds the training label column."""
+    label = run.label_column
+    if label is None:
+        return {}
+    text = raw[:4096].decode("utf-8", "replace").lstrip("\ufeff")
+    first = next((line for line in text.splitlines() if line.strip() and not line.startswith("#")), "")
+    cells = [c.strip() for c in first.split("," if "," in first else None)]
+    if isinstance(label, str) and label in cells:
+        return {"label_column": label, "header": True}
+    shape = getattr(run.model, "input_shape", None)
+    if shape is None or len(shape) != 2 or len(cells) != (shape[1] or -1) + 1:
+        return {}
+    if isinstance(label, int):
+        return {"label_column": label}
+    text_cells = [i for i, c in enumerate(cells) if not _is_number(c)]
+    return {"label_column": text_cells[0], "header": False} if len(text_cells) == 1 else {}
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def is_model_target(target):
+    """Whether a command target is a run folder or a model file (rather than a spec)."""
+    target = os.fspath(target)
+    return os.path.isdir(target) or target.lower().endswith((".h5", ".hdf5", ".keras"))
+
+
+def _stored_spec(folder, model_dir, stored):
+    from kspec.spec import from_dict, load_file, resolve
+
+    doc = None
+    if folder and os.path.isfile(os.path.join(folder, CONFIG_FILE)):
+        doc = load_file(os.path.join(folder, CONFIG_FILE))
+    elif stored is not None and isinstance(stored.get("spec"), dict):
+        doc = from_dict(stored["spec"], base_dir=model_dir, file=f"{model_dir}/{MODEL_FILE}:kspec_spec")
+    if doc is None:
+        return None, None
+    doc.check_files = False
+    return doc, resolve(doc)
+
+
+def _load_preprocessor(folder, stored):
+    from kspec.data import Preprocessor
+
+    state = None
+    path = os.path.join(folder, PREPROCESSING_FILE) if folder else None
+    if path and os.path.isfile(path):
+        with open(path, encoding="utf-8") as f:
+            state = json.load(f)
+    elif stored is not None:
+        state = stored.get("preprocessing")
+    return Preprocessor.from_state(state) if state else Preprocessor()
+
+
+def jsonable(value):
+    """Floats for JSON: NaN and infinities become None (JSON has no such numbers)."""
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _csv_number(v):
+    return repr(float(v)) if isinstance(v, (int, float)) or hasattr(v, "item") else v
+
+
+def write_json(path, value):
+    _write_text(path, json.dumps(jsonable(value), indent=2) + "\n")
+
+
+def _write_text(path, text):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
