@@ -93,9 +93,9 @@ def selu(x):
 
 @register("activation")
 def celu(x, alpha=1.0):
-    """``max(x, 0) + alpha * expm1(min(x, 0) / alpha)`` (written as a ``where``, so the slope at 0 is 1)."""
+    """``max(x, 0) + alpha * expm1(min(x, 0) / alpha)``; max and min split the tie at 0, so the slope is 1."""
     x = _float_tensor(x)
-    return ops.where(x.data > 0, x, ops.expm1(ops.minimum(x, 0.0) / alpha) * alpha)
+    return ops.maximum(x, 0.0) + ops.expm1(ops.minimum(x, 0.0) / alpha) * alpha
 
 
 @register("activation")
@@ -183,10 +183,10 @@ def hard_silu(x):
 
 @register("activation")
 def hard_tanh(x):
-    """clip(x, -1, 1)."""
+    """clip(x, -1, 1), written as JAX does (a ``where``), so the slope at +-1 is 1."""
     x = _float_tensor(x)
     one = x.dtype.type(1)
-    return ops.clip(x, -one, one)
+    return ops.where(x.data > one, one, ops.where(x.data < -one, -one, x))
 
 
 @register("activation")

@@ -148,26 +148,34 @@ def sigmoid(a):
     return result
 
 
+def _tie_split(a, b, pick_a):
+    """Gradient shares of ``a`` and ``b`` for max/min: all to the winner, half each on a tie (as JAX)."""
+    half = a.dtype.type(0.5) if a.dtype.kind == "f" else 0.5
+    tie = a.data == b.data
+    share_a = backend.xp.where(tie, half, pick_a.astype(a.dtype if a.dtype.kind == "f" else backend.floatx))
+    return share_a, 1 - share_a
+
+
 def maximum(a, b):
     a, b = _pair(a, b)
-    take_a = a.data >= b.data
+    share_a, share_b = _tie_split(a, b, a.data > b.data)
 
     def backward(g):
-        return (unbroadcast(g * take_a, a.shape) if a.requires_grad else None,
-                unbroadcast(g * ~take_a, b.shape) if b.requires_grad else None)
+        return (unbroadcast(g * share_a, a.shape) if a.requires_grad else None,
+                unbroadcast(g * share_b, b.shape) if b.requires_grad else None)
 
-    return make(backend.xp.where(take_a, a.data, b.data), (a, b), backward, "maximum")
+    return make(backend.xp.maximum(a.data, b.data), (a, b), backward, "maximum")
 
 
 def minimum(a, b):
     a, b = _pair(a, b)
-    take_a = a.data <= b.data
+    share_a, share_b = _tie_split(a, b, a.data < b.data)
 
     def backward(g):
-        return (unbroadcast(g * take_a, a.shape) if a.requires_grad else None,
-                unbroadcast(g * ~take_a, b.shape) if b.requires_grad else None)
+        return (unbroadcast(g * share_a, a.shape) if a.requires_grad else None,
+                unbroadcast(g * share_b, b.shape) if b.requires_grad else None)
 
-    return make(backend.xp.where(take_a, a.data, b.data), (a, b), backward, "minimum")
+    return make(backend.xp.minimum(a.data, b.data), (a, b), backward, "minimum")
 
 
 def where(condition, a, b):
@@ -183,12 +191,18 @@ def where(condition, a, b):
 
 
 def clip(a, low, high):
-    """Clip to [low, high]; the gradient passes only strictly inside (as Keras/JAX clip does at the ends)."""
+    """Clip to [low, high]. The gradient is 1 strictly inside, 0 outside and 1/2 exactly at a bound,
+    as JAX's ``minimum(maximum(x, low), high)`` splits ties."""
     a = as_tensor(a)
     low, high = (_const(v, a).data for v in (low, high))  # scalars in a's dtype (np.float64 would leak)
-    out = backend.xp.clip(a.data, low, high)
-    inside = (a.data >= low) & (a.data <= high)
-    return make(out, (a,), lambda g: (g * inside,), "clip")
+    xp = backend.xp
+    out = xp.clip(a.data, low, high)
+    dtype = a.dtype if a.dtype.kind == "f" else backend.floatx
+    share = ((a.data > low) & (a.data < high)).astype(dtype)
+    at_bound = (a.data == low) | (a.data == high)
+    if at_bound.any():
+        share[at_bound] = dtype.type(0.5) if hasattr(dtype, "type") else 0.5
+    return make(out, (a,), lambda g: (g * share,), "clip")
 
 
 def cast(a, dtype):
