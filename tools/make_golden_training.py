@@ -71,6 +71,7 @@ CASES = [
     ("adam_schedule", "cce",
      {"Adam": {"learning_rate": {"PolynomialDecay": {"initial_learning_rate": 0.02, "decay_steps": 5,
                                                      "end_learning_rate": 0.001, "power": 2.0}}}}, False),
+    ("adam_loss_scale", "cce", {"Adam": {"learning_rate": 0.01, "loss_scale_factor": 64.0}}, False),
     ("adam_accumulation", "cce", {"Adam": {"learning_rate": 0.01, "gradient_accumulation_steps": 2}}, False),
     ("adamw", "cce", {"AdamW": {}}, False),
     ("adamw_lr", "cce", {"AdamW": {"learning_rate": 0.01, "weight_decay": 0.5}}, False),

@@ -63,6 +63,10 @@ class Optimizer:
                              f"gradient_accumulation_steps={gradient_accumulation_steps}")
         if use_ema and not 0 <= ema_momentum <= 1:
             raise ValueError(f"`ema_momentum` must be in the range [0, 1]. Received: ema_momentum={ema_momentum}")
+        if use_ema and ema_overwrite_frequency and (not isinstance(ema_overwrite_frequency, int)
+                                                    or ema_overwrite_frequency < 1):
+            raise ValueError("`ema_overwrite_frequency` must be an integer >= 1 or None. Received: "
+                             f"ema_overwrite_frequency={ema_overwrite_frequency}")
         self.name = name or snake_case(type(self).__name__)
         self._learning_rate = _learning_rate(learning_rate)
         self.weight_decay = as_float("weight_decay", weight_decay, allow_none=True)
@@ -208,6 +212,11 @@ class Optimizer:
             return
         if not self.built:
             self.build(variables)
+        known = {id(v) for v in self._trainable_variables}
+        unknown = [v.path for v in variables if id(v) not in known]
+        if unknown:
+            raise ValueError(f"Unknown variables {unknown}: optimizer {self.name!r} was built for other "
+                             "variables; create a new optimizer for them.")
         missing = [v.path for g, v in zip(grads, variables) if g is None]
         pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
         if not pairs:
@@ -265,6 +274,12 @@ class Optimizer:
         freq = self.ema_overwrite_frequency
         if freq and (self.iterations + 1) % freq == 0:
             self.finalize_variable_values(self._trainable_variables)
+
+    def scale_loss(self, loss):
+        """The loss to differentiate: times ``loss_scale_factor`` when set (``apply`` divides it out)."""
+        if self.loss_scale_factor is None:
+            return loss
+        return loss * backend.f32(self.loss_scale_factor)
 
     def finalize_variable_values(self, variables):
         """With ``use_ema``, copy the moving averages into the weights (Keras does this after fit)."""
