@@ -123,10 +123,11 @@ def test_unknown_layer_class(tmp_path):
     assert "Dense" in error.hint, "hint should list the layers kspec knows"
 
 
-def test_functional_model_not_supported_yet(tmp_path):
+def test_functional_config_without_graph(tmp_path):
+    """A Functional model_config must say its inputs and outputs (input_layers, output_layers)."""
     path = copy_fixture(tmp_path, "keras3_mlp.h5")
     edit_attr(path, "model_config", lambda text: text.replace('"Sequential"', '"Functional"', 1))
-    raises(io.load_model, path, match="Functional \\(graph\\) models are not supported yet")
+    raises(io.load_model, path, match="the Functional model_config has no input_layers or output_layers")
 
 
 def test_bad_json_and_unsupported_argument(tmp_path):

@@ -14,6 +14,7 @@ import inspect
 
 from kspec import optimizers, registry
 from kspec.io.errors import ModelFileError
+from kspec.io.functional_config import functional_from_config
 from kspec.layers.base import LEGACY_SHAPE_KWARGS, Layer
 from kspec.models.sequential import Sequential
 from kspec.serialization import serialize
@@ -109,9 +110,6 @@ def model_from_config(config, path=None):
     class_name = config["class_name"]
     builder = _MODEL_BUILDERS.get(class_name)
     if builder is None:
-        if class_name in ("Functional", "Model"):
-            raise ModelFileError(f"{class_name} (graph) models are not supported yet", path,
-                                 hint="kspec loads Sequential models from .h5 files for now")
         raise ModelFileError(f"unknown model class {class_name!r}", path)
     return builder(config["config"], path)
 
@@ -141,7 +139,8 @@ def _sequential_from_config(config, path):
     return model
 
 
-_MODEL_BUILDERS = {"Sequential": _sequential_from_config}
+_MODEL_BUILDERS = {"Sequential": _sequential_from_config, "Functional": functional_from_config,
+                   "Model": functional_from_config}
 
 
 def layer_from_config(entry, path=None):

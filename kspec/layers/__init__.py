@@ -15,3 +15,8 @@ from kspec.layers.normalization import BatchNormalization, LayerNormalization  #
 from kspec.layers.reshaping_spatial import (Cropping1D, Cropping2D, UpSampling1D, UpSampling2D,  # noqa: E402
                                             ZeroPadding1D, ZeroPadding2D)
 from kspec.layers.noise import GaussianNoise, SpatialDropout1D, SpatialDropout2D  # noqa: E402
+from kspec.layers import embedding, recurrent, wrappers  # noqa: F401,E402  (registers)
+from kspec.layers.embedding import Embedding, Masking  # noqa: E402
+from kspec.layers.recurrent import GRU, LSTM, SimpleRNN  # noqa: E402
+from kspec.layers.wrappers import Bidirectional, TimeDistributed  # noqa: E402
+from kspec.layers.merge import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract  # noqa: E402

@@ -165,6 +165,9 @@ class Layer:
             self.output_shape = _freeze(self.compute_output_shape(self.input_shape))
 
     def __call__(self, inputs, training=False, mask=None):
+        symbolic = _first_symbolic(inputs)
+        if symbolic is not None:  # graph building: kspec.models.functional records a node instead
+            return symbolic.apply_layer(self, inputs)
         self.ensure_built(_shape_of(inputs))
         if mask is None:
             mask = _mask_of(inputs)
@@ -290,6 +293,14 @@ def _shape_of(inputs):
     if isinstance(inputs, (list, tuple)):
         return [(None,) + tuple(t.shape[1:]) for t in inputs]
     return (None,) + tuple(inputs.shape[1:])
+
+
+def _first_symbolic(inputs):
+    """The first symbolic tensor (``is_symbolic``, kspec.models.functional) among the inputs, else None."""
+    for t in inputs if isinstance(inputs, (list, tuple)) else (inputs,):
+        if getattr(t, "is_symbolic", False):
+            return t
+    return None
 
 
 def _mask_of(inputs):

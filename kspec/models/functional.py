@@ -7,7 +7,7 @@ Build a graph by calling layers on symbolic tensors, as with ``keras.Input`` and
     h = Dense(64, activation="relu", name="h")(image)
     both = Concatenate(name="both")([h, meta])
     out = Dense(10, activation="softmax", name="out")(both)
-    model = Functional([image, meta], out)          # also Model(inputs=..., outputs=...)
+    model = Functional([image, meta], out, name="two_input")
 
 Calling a layer on a :class:`KerasTensor` records a :class:`Node` (the layer, its symbolic inputs and
 outputs) instead of computing; a layer called twice has two nodes and one set of weights. The model runs
@@ -300,23 +300,26 @@ class Functional(Model):
 
 def _standardize_input(ref, x):
     """A data array as the Input ``ref`` takes it: cast to its dtype; a trailing size-1 axis squeezed or
-    added when that is the only difference in rank (as Keras does)."""
-    xp = backend.xp
-    data = x.data if isinstance(x, Tensor) else x
-    data = xp.asarray(data)
+    added when that is the only difference in rank (as Keras does). Tensors pass as they are (they may
+    carry a gradient or a mask)."""
+    if isinstance(x, Tensor):
+        _check_input_shape(ref, x.shape)
+        return x
+    data = backend.xp.asarray(x)
     if str(data.dtype) != ref.dtype:
         data = data.astype(ref.dtype)
     if data.ndim == len(ref.shape) + 1 and data.shape[-1] == 1:
         data = data[..., 0]
     elif data.ndim == len(ref.shape) - 1 and ref.shape[-1] == 1:
         data = data[..., None]
-    if data.ndim != len(ref.shape) or any(r is not None and r != d for r, d in zip(ref.shape[1:], data.shape[1:])):
+    _check_input_shape(ref, data.shape)
+    return Tensor(data)
+
+
+def _check_input_shape(ref, shape):
+    if len(shape) != len(ref.shape) or any(r is not None and r != d for r, d in zip(ref.shape[1:], shape[1:])):
         raise ValueError(f"input {ref.name!r} expects shape {_text(ref.shape)}, received data of shape "
-                         f"{tuple(data.shape)}")
-    out = Tensor(data)
-    if isinstance(x, Tensor):
-        out.keras_mask = x.keras_mask
-    return out
+                         f"{tuple(shape)}")
 
 
 def _map_graph(inputs, outputs):

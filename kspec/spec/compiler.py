@@ -11,7 +11,7 @@ import warnings
 from kspec.spec.errors import Diagnostic, SpecError
 from kspec.spec.resolver import sort_diagnostics
 
-_EXPECTED = (ValueError, TypeError, KeyError, IndexError, NotImplementedError)
+_EXPECTED = (ValueError, TypeError, KeyError, IndexError, NotImplementedError, MemoryError, OverflowError)
 
 
 def build_model(spec, doc=None):
@@ -68,7 +68,9 @@ def build_model(spec, doc=None):
 def compile_model(model, spec, doc=None):
     """Compile ``model`` with the spec's ``compile`` section; returns the model."""
     from kspec import losses, optimizers
+    from kspec.spec.consistency import check_losses
 
+    check_losses(model, spec, doc)
     compile_args = dict(spec["compile"])
     errors = []
     try:
@@ -139,6 +141,8 @@ def _diag(doc, path, message, hint=None):
 
 
 def _message(e):
+    if isinstance(e, MemoryError):
+        return f"too large for memory ({e})"
     text = str(e.args[0]) if getattr(e, "args", None) else str(e)
     return text or type(e).__name__
 

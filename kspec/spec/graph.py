@@ -19,7 +19,8 @@ Reusing a layer (the same weights) on another input is an ``apply`` entry::
 
         - {apply: enc, input: right, name: enc_right}   # layer `enc` again; its output is enc_right
 
-(``name`` defaults to ``enc_1``, ``enc_2``, ... for the 2nd, 3rd, ... call). An entry can only use names
+(``name`` defaults to ``enc_1``, ``enc_2``, ... for the 2nd, 3rd, ... call). A layer with several outputs
+(``LSTM`` with ``return_state``) gives a list; ``lstm[1]`` names its output 1. An entry can only use names
 defined above it, so a graph cannot loop back on itself. Every input and every entry's output must be used
 (by a later entry or as a model output). Output names are the names of the layers producing them, which
 is how ``compile`` maps per-output losses, ``loss_weights`` and metrics, and how history keys read
@@ -30,10 +31,13 @@ entry ``{Class: {every argument, name, input}}`` with names and inputs written o
 ``{apply, input, name}``. :func:`build_graph` turns that into a built Functional model; a layer that
 cannot take its inputs (e.g. shapes that clash at a merge) is reported at its line.
 """
+import re
+
 from kspec import registry
 from kspec.registry import snake_case
 from kspec.spec.errors import SpecError, did_you_mean
 
+_PICK = re.compile(r"^(.+)\[(\d+)\]$")
 GRAPH_KEYS = ("inputs", "layers", "outputs", "weights", "name")
 APPLY_KEYS = ("apply", "input", "name")
 INPUT_KEYS = ("shape", "dtype")
@@ -65,6 +69,7 @@ class _GraphResolver:
 
     def run(self, value):
         path = self.path
+        errors_before = len(self.r.errors)
         self.r.unknown_keys(value, path, GRAPH_KEYS, "model",
                             hint="a graph model takes " + ", ".join(GRAPH_KEYS))
         inputs = self.inputs(value.get("inputs"), path + ("inputs",))
@@ -82,7 +87,8 @@ class _GraphResolver:
                 layers.append(resolved)
                 previous = _output_name(resolved) if resolved is not None else None
         outputs = self.outputs(value, layers)
-        self.unused(outputs)
+        if len(self.r.errors) == errors_before:  # after other errors, "never used" would only add noise
+            self.unused(outputs)
         weights = value.get("weights")
         if weights is not None:
             weights = self.r.file_path(weights, path + ("weights",), must_exist=True)
@@ -156,7 +162,7 @@ class _GraphResolver:
         full["name"] = name
         inputs = self.references(given_input, apath + ("input",), path, previous, has_input, entries, index,
                                  canon)
-        self.define(name, apath + ("name",) if "name" in args else path)
+        self.define(name, apath + ("name",) if isinstance(args, dict) and "name" in args else path)
         self.layer_names[name] = path
         self.calls[name] = 1
         full["input"] = inputs
@@ -205,8 +211,9 @@ class _GraphResolver:
         if not names or not all(isinstance(n, str) for n in names):
             self.err(path, f"{what}: input is a name or a list of names, found {value!r}")
             return value
-        for i, name in enumerate(names):
+        for i, ref in enumerate(names):
             npath = path + (i,) if isinstance(value, list) else path
+            name = split_ref(ref)[0]
             if name in self.defined:
                 self.used.add(name)
                 continue
@@ -231,12 +238,13 @@ class _GraphResolver:
         if not names or not all(isinstance(n, str) for n in names):
             self.err(path, f"model.outputs is a list of names, found {given!r}", hint="e.g. outputs: [out]")
             return []
-        for i, name in enumerate(names):
+        for i, ref in enumerate(names):
             npath = path + (i,) if isinstance(given, list) else path
+            name = split_ref(ref)[0]
             if name not in self.defined:
                 self.err(npath, f"model.outputs: unknown name {name!r}{did_you_mean(name, list(self.defined))}")
-            elif names.count(name) > 1:
-                self.err(npath, f"model.outputs: {name!r} is listed twice")
+            elif names.count(ref) > 1:
+                self.err(npath, f"model.outputs: {ref!r} is listed twice")
             self.used.add(name)
         return list(names)
 
@@ -296,22 +304,53 @@ def build_graph(spec, doc=None):
                 errors.append(_diag(doc, path, f"{what}: {_message(e)}"))
                 continue
             layers[name] = layer
-        if any(r not in tensors for r in (refs if isinstance(refs, list) else [refs])):
+        if any(split_ref(r)[0] not in tensors for r in (refs if isinstance(refs, list) else [refs])):
             continue  # an input failed above
-        x = [tensors[r] for r in refs] if isinstance(refs, list) else tensors[refs]
+        try:
+            x = [_pick(tensors, r) for r in refs] if isinstance(refs, list) else _pick(tensors, refs)
+        except ValueError as e:
+            errors.append(_diag(doc, path, f"{what}: {e}"))
+            continue
         try:
             with _captured(doc, path):
                 tensors[name] = layer(x)
         except _EXPECTED as e:
-            shapes = ", ".join(_shape(tensors[r].shape) for r in (refs if isinstance(refs, list) else [refs]))
+            shapes = ", ".join(_shape(t.shape) for t in (x if isinstance(x, list) else [x]))
             errors.append(_diag(doc, path, f"{what}: cannot take its input ({shapes}): {_message(e)}"))
+    outputs = []
+    for i, ref in enumerate(model_spec["outputs"]):
+        if split_ref(ref)[0] not in tensors:
+            continue  # its layer failed above
+        try:
+            outputs.append(_pick(tensors, ref))
+        except ValueError as e:
+            errors.append(_diag(doc, ("model", "outputs", i), f"model.outputs: {e}"))
     if errors:
         raise SpecError(sort_diagnostics(errors))
     inputs = [tensors[n] for n in model_spec["inputs"]]
-    outputs = [tensors[n] for n in model_spec["outputs"]]
     with _captured(doc, ("model",)):
         return Functional(inputs[0] if len(inputs) == 1 else inputs, outputs[0] if len(outputs) == 1 else outputs,
                           name=model_spec.get("name"))
+
+
+def split_ref(ref):
+    """``"lstm[1]"`` -> ``("lstm", 1)`` (output 1 of a layer with several outputs); ``"h"`` -> ``("h", None)``."""
+    match = _PICK.match(ref) if isinstance(ref, str) else None
+    return (match.group(1), int(match.group(2))) if match else (ref, None)
+
+
+def _pick(tensors, ref):
+    name, index = split_ref(ref)
+    value = tensors[name]
+    if index is None:
+        if isinstance(value, list):
+            raise ValueError(f"{name!r} has {len(value)} outputs; pick one with {name}[0] ... "
+                             f"{name}[{len(value) - 1}]")
+        return value
+    if not isinstance(value, list) or index >= len(value):
+        count = len(value) if isinstance(value, list) else 1
+        raise ValueError(f"{ref!r}: {name!r} has {count} output{'s' if count > 1 else ''}")
+    return value[index]
 
 
 def _shape(shape):

@@ -11,6 +11,7 @@ import os
 import re
 
 from kspec import registry
+from kspec.spec import checks
 from kspec.spec import signatures as sig
 from kspec.spec.errors import SpecError, did_you_mean
 from kspec.spec.sections import (DATA_SPLITS, DATA_STEPS, FIT_EXCLUDED,  # noqa: F401 (re-exported)
@@ -29,7 +30,10 @@ def resolve(doc):
     Raises :class:`SpecError` with every problem found. Warnings (Keras 2 names, ...) are appended to
     ``doc.warnings`` as Diagnostics.
     """
+    from kspec.spec.repeat import expand_repeats
+
     resolver = _Resolver(doc)
+    resolver.errors.extend(expand_repeats(doc))
     out = resolver.run()
     if resolver.errors:
         raise SpecError(sort_diagnostics(resolver.errors))
@@ -37,8 +41,15 @@ def resolve(doc):
 
 
 def sort_diagnostics(diagnostics):
-    """Diagnostics in file order (those without a line last, in the order found)."""
-    return sorted(diagnostics, key=lambda d: (d.line is None, d.line or 0, d.col or 0))
+    """Diagnostics in file order (those without a line last, in the order found), each once (a block
+    copied by ``repeat`` or an alias would report the same mistake several times)."""
+    seen, unique = set(), []
+    for d in diagnostics:
+        key = (d.file, d.line, d.col, d.message)
+        if key not in seen:
+            seen.add(key)
+            unique.append(d)
+    return sorted(unique, key=lambda d: (d.line is None, d.line or 0, d.col or 0))
 
 
 class _Resolver(SectionRules):
@@ -79,7 +90,7 @@ class _Resolver(SectionRules):
             if key not in SECTIONS:
                 self.err((key,), f"unknown section {key!r}{did_you_mean(key, SECTIONS)}", key=True,
                          hint=_SECTION_HINT)
-        return {
+        out = {
             "name": self.name(data.get("name")),
             "seed": self.seed(data.get("seed")),
             "data": self.data(data.get("data")),
@@ -87,6 +98,17 @@ class _Resolver(SectionRules):
             "compile": self.compile(data.get("compile")),
             "fit": self.fit(data.get("fit")),
         }
+        self.conflicts(data, out)
+        return out
+
+    def conflicts(self, data, out):
+        """Keys that contradict each other across sections."""
+        fit = data.get("fit") if isinstance(data.get("fit"), dict) else {}
+        given = data.get("data") if isinstance(data.get("data"), dict) else {}
+        if fit.get("validation_split") and given.get("validation") is not None:
+            self.err(("fit", "validation_split"), "fit.validation_split and data.validation cannot be used "
+                                                  "together: the validation data would be given twice",
+                     key=True, hint="keep data.validation, or drop it and keep validation_split")
 
     def name(self, value):
         if value is None:
@@ -293,7 +315,13 @@ class _Resolver(SectionRules):
                          key=True)
                 unknown = True
                 continue
-            out[target] = self.value(target, value, accepted.params.get(target), kpath)
+            out[target] = self.value(target, value, accepted.params.get(target), kpath, cls, name)
+        for group in CONFLICTS:
+            given = [k for k in group if out.get(k) is not None]
+            if len(given) > 1:
+                self.err(path + (_key_of(args, given[1]),), f"{name}: {' and '.join(map(repr, given))} "
+                                                              f"cannot be used together", key=True,
+                         hint=f"keep one of {', '.join(group)}")
         missing = [n for n in accepted.required() if n not in out]
         if missing and not unknown:  # after a misspelt argument, "missing" would say it twice
             self.err(path, f"{name}: missing required argument{'s' if len(missing) > 1 else ''} "
@@ -309,13 +337,62 @@ class _Resolver(SectionRules):
         filled.update({k: v for k, v in out.items() if k not in filled})
         return filled
 
-    def value(self, name, value, param, path):
+    def value(self, name, value, param, path, cls=None, owner=None):
         kind = sig.argument_kind(name)
         if kind is not None and value is not None:
             if kind == "schedule" and is_number(value):
+                if value < 0:
+                    self.err(path, f"{owner}: {name} must be a number >= 0, found {value!r}")
                 return float(value)
             if isinstance(value, (str, dict)):
                 return self.object(kind, value, path)
+            if kind != "schedule" and not isinstance(value, (list, bool)) and not callable(value):
+                self.err(path, f"{owner}: {name} must be a {kind} name or {{ClassName: {{arguments}}}}, "
+                               f"found {describe(value)}", hint=f"e.g. {example(kind)}")
+                return value
+        if kind is None and cls is not None and inspect.isclass(cls):
+            special = self.special_value(cls, owner, name, value, path)
+            if special is not _NOT_SPECIAL:
+                return special
+            value, problem = checks.check(cls, name, value, param)
+            if problem is not None:
+                self.err(path, f"{owner}: {name} {problem}")
+            return value
         if sig.wants_float(param) and is_number(value) and isinstance(value, int):
             return float(value)
         return value
+
+    def special_value(self, cls, owner, name, value, path):
+        """Arguments checked by their own rules: a Lambda's function (an expression)."""
+        if name == "function" and isinstance(value, str) and getattr(cls, "takes_expression", False):
+            from kspec.layers import expression
+            try:
+                expression.check_function(value)
+            except expression.ExpressionError as e:
+                line, col = self.doc.where(path)[1:]
+                d = self.doc.diagnostic(path, f"{owner}: {e.message}", hint=e.hint)
+                if e.offset is not None and line is not None and col is not None:
+                    d.col = col + e.offset + _quote_shift(self.doc, line, col)
+                self.errors.append(d)
+            return value
+        return _NOT_SPECIAL
+
+
+_NOT_SPECIAL = object()
+# Arguments of which at most one may be given (Keras raises on several clip options).
+CONFLICTS = (("clipnorm", "clipvalue", "global_clipnorm"),)
+
+
+def _key_of(args, target):
+    """The key in the spec's arguments that became ``target`` (``lr`` for learning_rate)."""
+    if target in args:
+        return target
+    return next((k for k, v in sig.RENAMED.items() if v == target and k in args), target)
+
+
+def _quote_shift(doc, line, col):
+    """1 when the scalar at (line, col) starts with a quote (the expression starts one column later)."""
+    if doc.lines is None or line > len(doc.lines):
+        return 0
+    text = doc.lines[line - 1]
+    return 1 if col - 1 < len(text) and text[col - 1] in "'\"" else 0
