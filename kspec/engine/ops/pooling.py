@@ -10,6 +10,7 @@ Average pooling with 'same' divides by the number of real (unpadded) cells, as K
 from kspec import backend
 from kspec.engine.ops import workspace
 from kspec.engine.ops.conv import pad_input, padding_pairs
+from kspec.engine.ops.parallel import over_batch
 from kspec.engine.tensor import as_tensor, make
 
 
@@ -56,40 +57,72 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid"):
     pool, strides, pads, ho, wo = _geometry(x, pool_size, strides, padding)
     n, h, w, c = x.shape
     (ph, pw) = pool
-    if _tiled(pool, strides, pads):
-        xpad = x.data
-        out = x.data[:, :ho * ph, :wo * pw].reshape(n, ho, ph, wo, pw, c).max(axis=(2, 4))
-    else:
-        xpad = pad_input(x.data, pads, "pool_pad", value=-xp.inf)
-        out = _windows(xpad, pool, strides, ho, wo).max(axis=(-2, -1))
+    tiled = _tiled(pool, strides, pads)
+    xpad = x.data if tiled else pad_input(x.data, pads, "pool_pad", value=-xp.inf)
+    # a running maximum over the ph*pw taps (strided views): faster than a reduction over small axes
+    out = xp.empty((n, ho, wo, c), dtype=x.dtype)
+
+    def running_max(lo, hi):
+        part = out[lo:hi]
+        xp.copyto(part, xpad[lo:hi][_tap(0, 0, ho, wo, strides)])
+        for a in range(ph):
+            for b in range(pw):
+                if a or b:
+                    xp.maximum(part, xpad[lo:hi][_tap(a, b, ho, wo, strides)], out=part)
+    over_batch(running_max, n, xpad.size)
 
     def backward(g):
-        tiled = _tiled(pool, strides, pads)
-        shape = xpad.shape
-        dpad = workspace.take("maxpool_dx", shape, g.dtype, zero=not tiled)
-        if tiled:  # every tap is written once; only the cropped tail needs zeros
-            dpad[:, ho * ph:] = 0
-            dpad[:, :, wo * pw:] = 0
+        if tiled:
+            return (_tiled_max_grad(xpad, out, g, pool),)
+        dpad = workspace.take("maxpool_dx", xpad.shape, g.dtype, zero=True)
         taken = workspace.take("maxpool_taken", out.shape, bool)
         hit = workspace.take("maxpool_hit", out.shape, bool)
-        first = True
         for a in range(ph):
             for b in range(pw):
                 tap = _tap(a, b, ho, wo, strides)
                 xp.equal(xpad[tap], out, out=hit)
-                if first:
+                if a == 0 and b == 0:
                     taken[...] = hit
-                    first = False
                 else:
                     xp.greater(hit, taken, out=hit)       # hit and not yet taken
                     xp.logical_or(taken, hit, out=taken)
-                if tiled:
-                    xp.multiply(g, hit, out=dpad[tap])
-                else:
-                    dpad[tap] += g * hit
+                dpad[tap] += g * hit
         return (_crop(dpad, pads),)
 
     return make(out, (x,), backward, "max_pool2d")
+
+
+def _tiled_max_grad(x, out, g, pool):
+    """Gradient of non-overlapping, unpadded max pooling: one broadcast comparison against the windows'
+    maxima, ties resolved to the first maximum with in-place boolean passes, one broadcast multiply."""
+    xp = backend.xp
+    n, h, w, c = x.shape
+    _, ho, wo, _ = out.shape
+    ph, pw = pool
+    rows, cols = ho * ph, wo * pw
+    windows = x[:, :rows, :cols].reshape(n, ho, ph, wo, pw, c)
+    hit = workspace.take("maxpool_hit6", windows.shape, bool)
+    dx = workspace.take("maxpool_dx", (n, h, w, c), g.dtype)
+    dx6 = dx[:, :rows, :cols].reshape(n, ho, ph, wo, pw, c)
+
+    def route(lo, hi):
+        mask = hit[lo:hi]
+        xp.equal(windows[lo:hi], out[lo:hi, :, None, :, None, :], out=mask)
+        taken = mask[:, :, 0, :, 0].copy()
+        for a in range(ph):
+            for b in range(pw):
+                if a or b:
+                    tap = mask[:, :, a, :, b]
+                    xp.greater(tap, taken, out=tap)             # hit and not yet taken
+                    xp.logical_or(taken, tap, out=taken)
+        if rows < h:
+            dx[lo:hi, rows:] = 0
+        if cols < w:
+            dx[lo:hi, :rows, cols:] = 0
+        xp.multiply(mask, g[lo:hi, :, None, :, None, :], out=dx6[lo:hi])
+
+    over_batch(route, n, x.size)
+    return dx
 
 
 def average_pool2d(x, pool_size, strides=None, padding="valid"):

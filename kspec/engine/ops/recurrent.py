@@ -1,0 +1,430 @@
+"""Sequence-level recurrent ops (SimpleRNN, LSTM, GRU) with hand-written backward passes.
+
+One GEMM projects every timestep's input (``xs @ kernel + bias``) before the loop; the loop does only the
+recurrent part (``h @ recurrent_kernel`` and the gate math, in place on time-major buffers); the backward
+loop carries only the state gradients, and the weight gradients are a few large GEMMs after it
+(engine-techniques A4). Weights come in and go out in Keras's layout (LSTM gates i, f, c, o; GRU z, r, h);
+inside, the LSTM gates are reordered to [i, f, o | c] so one in-place sigmoid covers a contiguous block.
+
+Masks follow Keras 3 (``backend.rnn``): at a masked step the states are carried over
+(``where(mask_t, new, old)``) and the output is the previous output (the carried h), or zeros with
+``zero_output_for_mask``. ``go_backwards`` processes the sequence reversed; outputs stay in processing order.
+
+Every op returns one packed time-major Tensor ``Y`` of shape (T + 1 + S, N, U): row 0 the initial h, rows
+1..T the outputs in processing order, rows T+1.. the S final states (h; c for the LSTM). Slice it with
+:func:`sequence_outputs`, :func:`last_output` and :func:`final_states`.
+"""
+import contextlib
+
+from kspec import backend
+from kspec.engine.ops import workspace
+from kspec.engine.ops.shape import getitem, transpose
+from kspec.engine.tensor import as_tensor, make
+
+
+# -- activations applied in place, and their derivatives read from the outputs -------------------------------
+def _sigmoid_(a):
+    xp = backend.xp
+    xp.negative(a, out=a)
+    xp.exp(a, out=a)
+    a += 1
+    xp.reciprocal(a, out=a)
+
+
+def _hard_sigmoid_(a):  # Keras 3: relu6(x + 3) / 6
+    xp = backend.xp
+    a += 3
+    xp.clip(a, 0, 6, out=a)
+    a /= 6
+
+
+def _d_tanh(y, g):
+    t = y * y
+    backend.xp.subtract(1, t, out=t)
+    g *= t
+
+
+def _d_sigmoid(y, g):
+    t = 1 - y
+    t *= y
+    g *= t
+
+
+def _d_hard_sigmoid(y, g):
+    g *= ((y > 0) & (y < 1)) * y.dtype.type(1.0 / 6.0)
+
+
+def _d_relu(y, g):
+    g *= y > 0
+
+
+# name -> (in-place forward, in-place "g *= f'(x)" from y = f(x))
+ACTIVATIONS = {
+    "tanh": (lambda a: backend.xp.tanh(a, out=a), _d_tanh),
+    "sigmoid": (_sigmoid_, _d_sigmoid),
+    "hard_sigmoid": (_hard_sigmoid_, _d_hard_sigmoid),
+    "relu": (lambda a: backend.xp.maximum(a, 0, out=a), _d_relu),
+    "linear": (lambda a: None, lambda y, g: None),
+}
+
+
+def _quiet():
+    """exp(-x) of a very negative gate overflows to inf and the sigmoid correctly gives 0: no warning."""
+    errstate = getattr(backend.xp, "errstate", None)
+    return errstate(over="ignore") if errstate is not None else contextlib.nullcontext()
+
+
+# -- the cells: forward step, backward step and weight gradients on time-major buffers --------------------
+class _Cell:
+    """Shared parts. ``W`` (D, G*U) and ``U`` (U, G*U) are the (possibly reordered) weights; ``A`` (T, N, G*U)
+    holds the input projection, overwritten in place by the gate values; ``dA`` its gradient."""
+
+    num_states = 1
+
+    def __init__(self, kernel, recurrent_kernel, activation, recurrent_activation):
+        self.u = recurrent_kernel.shape[0]
+        self.act, self.d_act = ACTIVATIONS[activation]
+        self.ract, self.d_ract = ACTIVATIONS[recurrent_activation]
+        self.W, self.U = kernel, recurrent_kernel
+        self.b = None
+
+    def allocate(self, T, n, dtype):
+        self.tmp = backend.xp.empty((n, self.U.shape[1]), dtype=dtype)
+        self.dA = workspace.take("rnn_dA", self.A.shape, dtype)
+
+    def input_gate_bias_grad(self, dA2d):
+        return dA2d.sum(axis=0)
+
+    def weight_grads(self, xs2d, h_prev2d, dA2d, need):
+        """(d kernel, d recurrent_kernel, d bias) in the Keras layout (None where not needed)."""
+        dk = xs2d.T @ dA2d if need[0] else None
+        du = h_prev2d.T @ dA2d if need[1] else None
+        db = dA2d.sum(axis=0) if need[2] else None
+        return dk, du, db
+
+
+class _SimpleRNN(_Cell):
+    """h = act(x W + b + h_prev U)."""
+
+    def step(self, t, states):
+        H = states[0]
+        a = self.A[t]
+        backend.xp.matmul(H[t], self.U, out=self.tmp)
+        a += self.tmp
+        self.act(a)
+        H[t + 1] = a
+
+    def back_step(self, t, d):
+        da = self.dA[t]
+        da[...] = d[0]
+        self.d_act(self.A[t], da)
+        return [da @ self.UT]
+
+
+class _LSTM(_Cell):
+    """Keras's LSTM step; gates stored as [i, f, o | c] inside."""
+
+    num_states = 2
+
+    def __init__(self, kernel, recurrent_kernel, bias, activation, recurrent_activation):
+        xp = backend.xp
+        u = recurrent_kernel.shape[0]
+        self.perm = xp.concatenate([xp.arange(0, 2 * u), xp.arange(3 * u, 4 * u), xp.arange(2 * u, 3 * u)])
+        super().__init__(kernel[:, self.perm], recurrent_kernel[:, self.perm], activation, recurrent_activation)
+        self.b = None if bias is None else bias[self.perm]
+        self.UT = xp.ascontiguousarray(self.U.T)
+        self.act_name = activation
+
+    def allocate(self, T, n, dtype):
+        super().allocate(T, n, dtype)
+        self.TC = workspace.take("lstm_tc", (T, n, self.u), dtype)
+
+    def step(self, t, states):
+        xp, u = backend.xp, self.u
+        H, C = states
+        g, tmp = self.A[t], self.tmp
+        xp.matmul(H[t], self.U, out=tmp)
+        g += tmp
+        self.ract(g[:, :3 * u])
+        self.act(g[:, 3 * u:])
+        cn = C[t + 1]
+        xp.multiply(g[:, u:2 * u], C[t], out=cn)
+        xp.multiply(g[:, :u], g[:, 3 * u:], out=tmp[:, :u])
+        cn += tmp[:, :u]
+        tc = self.TC[t]
+        if self.act_name == "tanh":
+            xp.tanh(cn, out=tc)
+        else:
+            tc[...] = cn
+            self.act(tc)
+        xp.multiply(g[:, 2 * u:3 * u], tc, out=H[t + 1])
+
+    def back_step(self, t, d):
+        xp, u = backend.xp, self.u
+        dh, dc = d
+        g, tc, dz = self.A[t], self.TC[t], self.dA[t]
+        xp.multiply(dh, tc, out=dz[:, 2 * u:3 * u])           # d o
+        dct = dh * g[:, 2 * u:3 * u]
+        self.d_act(tc, dct)
+        dct += dc                                              # total d c_t
+        xp.multiply(dct, g[:, 3 * u:], out=dz[:, :u])          # d i
+        xp.multiply(dct, g[:, :u], out=dz[:, 3 * u:])          # d candidate
+        xp.multiply(dct, self.C[t], out=dz[:, u:2 * u])        # d f
+        dct *= g[:, u:2 * u]                                   # d c_{t-1}
+        self.d_ract(g[:, :3 * u], dz[:, :3 * u])
+        self.d_act(g[:, 3 * u:], dz[:, 3 * u:])
+        return [dz @ self.UT, dct]
+
+    def weight_grads(self, xs2d, h_prev2d, dA2d, need):
+        dk, du, db = super().weight_grads(xs2d, h_prev2d, dA2d, need)
+        return tuple(None if v is None else _unpermute(v, self.perm) for v in (dk, du, db))
+
+
+def _unpermute(v, perm):
+    out = backend.xp.empty_like(v)
+    out[..., perm] = v
+    return out
+
+
+class _GRU(_Cell):
+    """Keras's GRU step, gates z, r, h; ``reset_after`` applies r after the recurrent matmul."""
+
+    def __init__(self, kernel, recurrent_kernel, bias, activation, recurrent_activation, reset_after):
+        xp = backend.xp
+        super().__init__(kernel, recurrent_kernel, activation, recurrent_activation)
+        u = self.u
+        self.reset_after = reset_after
+        self.b_rec = None
+        if bias is not None:
+            if reset_after:
+                self.b, self.b_rec = bias[0], bias[1]
+            else:
+                self.b = bias
+        self.UT = xp.ascontiguousarray(self.U.T)
+        if not reset_after:
+            self.U_zr, self.U_h = xp.ascontiguousarray(self.U[:, :2 * u]), xp.ascontiguousarray(self.U[:, 2 * u:])
+            self.U_zrT, self.U_hT = xp.ascontiguousarray(self.U_zr.T), xp.ascontiguousarray(self.U_h.T)
+
+    def allocate(self, T, n, dtype):
+        super().allocate(T, n, dtype)
+        u = self.u
+        self.tmp_u = backend.xp.empty((n, u), dtype=dtype)
+        if self.reset_after:
+            self.HZ = workspace.take("gru_hz", (T, n, 3 * u), dtype)
+            self.dHZ = workspace.take("gru_dhz", (T, n, 3 * u), dtype)
+        else:
+            self.RH = workspace.take("gru_rh", (T, n, u), dtype)
+            self.tmp_zr = backend.xp.empty((n, 2 * u), dtype=dtype)
+
+    def step(self, t, states):
+        xp, u = backend.xp, self.u
+        H = states[0]
+        a, tmp = self.A[t], self.tmp_u
+        if self.reset_after:
+            hz = self.HZ[t]
+            xp.matmul(H[t], self.U, out=hz)
+            if self.b_rec is not None:
+                hz += self.b_rec
+            a[:, :2 * u] += hz[:, :2 * u]
+            self.ract(a[:, :2 * u])
+            xp.multiply(a[:, u:2 * u], hz[:, 2 * u:], out=tmp)
+        else:
+            xp.matmul(H[t], self.U_zr, out=self.tmp_zr)
+            a[:, :2 * u] += self.tmp_zr
+            self.ract(a[:, :2 * u])
+            rh = self.RH[t]
+            xp.multiply(a[:, u:2 * u], H[t], out=rh)
+            xp.matmul(rh, self.U_h, out=tmp)
+        hh = a[:, 2 * u:]
+        hh += tmp
+        self.act(hh)
+        xp.subtract(H[t], hh, out=tmp)     # h = hh + z * (h_prev - hh)
+        tmp *= a[:, :u]
+        xp.add(hh, tmp, out=H[t + 1])
+
+    def back_step(self, t, d):
+        xp, u = backend.xp, self.u
+        dh = d[0]
+        a, da = self.A[t], self.dA[t]
+        z, r, hh = a[:, :u], a[:, u:2 * u], a[:, 2 * u:]
+        h_prev = self.H[t]
+        xp.subtract(h_prev, hh, out=da[:, :u])                 # d z
+        da[:, :u] *= dh
+        dah = da[:, 2 * u:]
+        xp.subtract(1, z, out=dah)                             # d hh = dh (1 - z)
+        dah *= dh
+        self.d_act(hh, dah)
+        if self.reset_after:
+            hz, dhz = self.HZ[t], self.dHZ[t]
+            xp.multiply(dah, r, out=dhz[:, 2 * u:])
+            xp.multiply(dah, hz[:, 2 * u:], out=da[:, u:2 * u])   # d r
+            self.d_ract(a[:, :2 * u], da[:, :2 * u])
+            dhz[:, :2 * u] = da[:, :2 * u]
+            dh_prev = dhz @ self.UT
+        else:
+            drh = dah @ self.U_hT
+            xp.multiply(drh, h_prev, out=da[:, u:2 * u])          # d r
+            self.d_ract(a[:, :2 * u], da[:, :2 * u])
+            dh_prev = da[:, :2 * u] @ self.U_zrT
+            drh *= r
+            dh_prev += drh
+        dh_prev += dh * z
+        return [dh_prev]
+
+    def weight_grads(self, xs2d, h_prev2d, dA2d, need):
+        xp, u = backend.xp, self.u
+        dk = xs2d.T @ dA2d if need[0] else None
+        du = db = None
+        if self.reset_after:
+            dhz2d = self.dHZ.reshape(-1, 3 * u)
+            if need[1]:
+                du = h_prev2d.T @ dhz2d
+            if need[2]:
+                db = xp.stack([dA2d.sum(axis=0), dhz2d.sum(axis=0)])
+        else:
+            if need[1]:
+                du = xp.empty(self.U.shape, dtype=dA2d.dtype)
+                du[:, :2 * u] = h_prev2d.T @ dA2d[:, :2 * u]
+                du[:, 2 * u:] = self.RH.reshape(-1, u).T @ dA2d[:, 2 * u:]
+            if need[2]:
+                db = dA2d.sum(axis=0)
+        return dk, du, db
+
+
+# -- the driver: projection, masks, packing and the tape --------------------------------------------------------
+def _run(cell, x, kernel, recurrent_kernel, bias, initial_state, mask, go_backwards, zero_output_for_mask, op):
+    xp = backend.xp
+    n, T, d = x.shape
+    u, S, dtype = cell.u, cell.num_states, x.dtype
+    # time-major, processing-order inputs (T, N, D): one copy, then one GEMM for every timestep
+    xs = workspace.take(op + "_xs", (T, n, d), dtype)
+    xs[...] = x.data.transpose(1, 0, 2)[::-1] if go_backwards else x.data.transpose(1, 0, 2)
+    xs2d = xs.reshape(T * n, d)
+    cell.A = workspace.take(op + "_A", (T, n, cell.W.shape[1]), dtype)
+    xp.matmul(xs2d, cell.W, out=cell.A.reshape(T * n, -1))
+    if cell.b is not None:
+        cell.A += cell.b
+    cell.allocate(T, n, dtype)
+
+    Y = xp.empty((T + 1 + S, n, u), dtype=dtype)
+    separate_outputs = mask is not None and zero_output_for_mask
+    H = xp.empty((T + 1, n, u), dtype=dtype) if separate_outputs else Y[:T + 1]
+    states = [H] + [workspace.take(f"{op}_state{k}", (T + 1, n, u), dtype) for k in range(1, S)]
+    for k, buf in enumerate(states):
+        init = None if initial_state is None else initial_state[k]
+        buf[0] = 0 if init is None else init.data
+    if separate_outputs:
+        Y[0] = H[0]
+    cell.H = H
+    if S > 1:
+        cell.C = states[1]
+    M = notM = None
+    if mask is not None:
+        mask_tm = xp.asarray(mask, dtype=bool).T
+        M = (mask_tm[::-1] if go_backwards else mask_tm)[:, :, None]   # (T, N, 1) in processing order
+        notM = ~M
+    with _quiet():
+        for t in range(T):
+            cell.step(t, states)
+            if M is not None:
+                for buf in states:
+                    xp.copyto(buf[t + 1], buf[t], where=notM[t])
+                if separate_outputs:
+                    xp.multiply(H[t + 1], M[t], out=Y[t + 1])
+    for k, buf in enumerate(states):
+        Y[T + 1 + k] = buf[T]
+
+    weights = (kernel, recurrent_kernel) + (() if bias is None else (bias,))
+    inits = tuple(initial_state or ())
+    parents = (x,) + weights + inits
+
+    def backward(gY):
+        dout = gY[1:T + 1]
+        carry = [gY[T + 1 + k].copy() for k in range(S)]
+        # without return_sequences only the last output has a gradient: skip adding the zero rows
+        first_added = T - 1 if T > 1 and not dout[:T - 1].any() else 0
+        for t in range(T - 1, -1, -1):
+            if M is None:
+                if t >= first_added:
+                    carry[0] += dout[t]
+                carry = cell.back_step(t, carry)
+                continue
+            m, nm = M[t], notM[t]
+            if separate_outputs:
+                new = [c * m for c in carry]
+                new[0] += dout[t] * m
+            else:
+                if t >= first_added:
+                    carry[0] += dout[t]
+                new = [c * m for c in carry]
+            passed = [c * nm for c in carry]
+            carry = [p + q for p, q in zip(cell.back_step(t, new), passed)]
+        dA2d = cell.dA.reshape(T * n, -1)
+        need = [w.requires_grad for w in weights] + [False] * (3 - len(weights))
+        dk, du, db = cell.weight_grads(xs2d, H[:T].reshape(T * n, u), dA2d, need)
+        dx = None
+        if x.requires_grad:
+            dxs = (dA2d @ cell.W.T).reshape(T, n, d)
+            dx = (dxs[::-1] if go_backwards else dxs).transpose(1, 0, 2)
+        grads = (dx, dk, du) + (() if bias is None else (db,))
+        return grads + tuple(c if s.requires_grad else None for c, s in zip(carry, inits))
+
+    return make(Y, parents, backward, op)
+
+
+def _prepare(x, initial_state):
+    x = as_tensor(x)
+    if x.ndim != 3:
+        raise ValueError(f"a recurrent op takes inputs of shape (batch, time, features); got {x.shape}")
+    states = None if initial_state is None else [as_tensor(s) for s in initial_state]
+    return x, states
+
+
+def simple_rnn(x, kernel, recurrent_kernel, bias=None, initial_state=None, mask=None, go_backwards=False,
+               zero_output_for_mask=False, activation="tanh"):
+    """SimpleRNN over a sequence. x (N, T, D), kernel (D, U), recurrent_kernel (U, U), bias (U,) or None,
+    initial_state [h0 (N, U)] or None, mask (N, T) bool or None -> packed Y (T + 2, N, U)."""
+    x, states = _prepare(x, initial_state)
+    cell = _SimpleRNN(kernel.data, recurrent_kernel.data, activation, "linear")
+    cell.b = None if bias is None else bias.data
+    cell.UT = backend.xp.ascontiguousarray(cell.U.T)
+    return _run(cell, x, kernel, recurrent_kernel, bias, states, mask, go_backwards, zero_output_for_mask,
+                "simple_rnn")
+
+
+def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, mask=None, go_backwards=False,
+         zero_output_for_mask=False, activation="tanh", recurrent_activation="sigmoid"):
+    """LSTM over a sequence (Keras gates i, f, c, o). x (N, T, D), kernel (D, 4U), recurrent_kernel (U, 4U),
+    bias (4U,) or None, initial_state [h0, c0] or None, mask (N, T) -> packed Y (T + 3, N, U)."""
+    x, states = _prepare(x, initial_state)
+    cell = _LSTM(kernel.data, recurrent_kernel.data, None if bias is None else bias.data, activation,
+                 recurrent_activation)
+    return _run(cell, x, kernel, recurrent_kernel, bias, states, mask, go_backwards, zero_output_for_mask,
+                "lstm")
+
+
+def gru(x, kernel, recurrent_kernel, bias=None, initial_state=None, mask=None, go_backwards=False,
+        zero_output_for_mask=False, activation="tanh", recurrent_activation="sigmoid", reset_after=True):
+    """GRU over a sequence (Keras gates z, r, h). x (N, T, D), kernel (D, 3U), recurrent_kernel (U, 3U),
+    bias (2, 3U) with ``reset_after`` else (3U,), or None; initial_state [h0] -> packed Y (T + 2, N, U)."""
+    x, states = _prepare(x, initial_state)
+    cell = _GRU(kernel.data, recurrent_kernel.data, None if bias is None else bias.data, activation,
+                recurrent_activation, reset_after)
+    return _run(cell, x, kernel, recurrent_kernel, bias, states, mask, go_backwards, zero_output_for_mask,
+                "gru")
+
+
+# -- slicing the packed result ------------------------------------------------------------------------------------
+def sequence_outputs(packed, timesteps):
+    """The outputs (N, T, U) in processing order."""
+    return transpose(getitem(packed, slice(1, timesteps + 1)), (1, 0, 2))
+
+
+def last_output(packed, timesteps):
+    """The output of the last processed step (N, U)."""
+    return getitem(packed, timesteps)
+
+
+def final_states(packed, timesteps, count):
+    """The ``count`` final states, each (N, U)."""
+    return [getitem(packed, timesteps + 1 + k) for k in range(count)]
