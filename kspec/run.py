@@ -9,6 +9,7 @@ and warnings go to the ``stream`` the caller hands in, stderr by default).
 
 What a run folder holds, and how it is written and read back, is in :mod:`kspec.run_files`.
 """
+import contextlib
 import math
 import os
 import shutil
@@ -104,10 +105,12 @@ def train(config, run_dir=None, overrides=(), init_weights=None, verbose=None, s
         spec["model"]["weights"] = weights
     if weights:
         from kspec.io import load_weights
-        load_weights(model, weights)
+        with _located(doc, ("model", "weights") if not init_weights else None):
+            load_weights(model, weights)
     make_callbacks(spec, doc)  # checked before any data is read
     preprocessor, splits = load_data(spec, doc)
-    check_inputs(model, splits)
+    from kspec.spec.consistency import check_data
+    check_data(model, spec, doc, splits)  # shapes, dtypes, NaN/inf, label range: before any file is written
     _print_warnings(doc, stream)
 
     folder = new_run_dir(run_dir, spec["name"])
@@ -152,39 +155,55 @@ def load_data(spec, doc=None):
         if doc is None:
             raise SpecError(_plain_diagnostic(message, hint))
         raise SpecError(doc.diagnostic(where, message, hint=hint, key=bool(where)))
-    train_split = load_split(data["train"], base_dir)
+    with _located(doc, ("data", "train")):
+        train_split = load_split(data["train"], base_dir)
     if train_split.y is None:
         raise DataError("data.train has no labels (y)",
                         hint="name the label column (label_column: ...) or the y array (y: KEY)")
     preprocessor = Preprocessor(data.get("x"), data.get("y"), classes=train_split.classes)
-    splits = {"train": preprocessor.fit_transform(train_split.x, train_split.y,
-                                                  classes=train_split.classes)}
+    with _located(doc, ("data", "train")):
+        splits = {"train": preprocessor.fit_transform(train_split.x, train_split.y,
+                                                      classes=train_split.classes)}
     for name in ("validation", "test"):
         if data.get(name) is not None:
-            split = load_split(data[name], base_dir, classes=train_split.classes)
+            with _located(doc, ("data", name)):
+                split = load_split(data[name], base_dir, classes=train_split.classes)
             if split.y is None:
                 raise DataError(f"data.{name} has no labels (y)")
-            splits[name] = preprocessor.transform(split.x, split.y)
+            with _located(doc, ("data", name)):
+                splits[name] = preprocessor.transform(split.x, split.y)
     return preprocessor, splits
 
 
 def check_inputs(model, splits):
-    """Each split's samples must have the shape the model takes (after preprocessing)."""
+    """Each split's samples must have the shape the model takes (after preprocessing); x is an array,
+    or a dict input name -> array for a graph model."""
     from kspec.data import DataError
 
     want = getattr(model, "input_shape", None)
-    if not isinstance(want, tuple) or any(isinstance(w, (tuple, list)) for w in want):
-        return  # unknown, or several inputs
-    for name, (x, _) in splits.items():
+    if want is None:
+        return
+    names = list(getattr(model, "input_names", None) or ["input"])
+    wants = dict(zip(names, want if isinstance(want, list) else [want]))
+    for split, (x, _) in splits.items():
         if isinstance(x, dict):
-            continue
-        got = tuple(x.shape[1:])
-        if len(got) != len(want) - 1 or any(w is not None and w != g for w, g in zip(want[1:], got)):
-            hint = None
-            if len(want) == 2 and math.prod(got) == want[1]:
-                hint = f"add {{reshape: [{want[1]}]}} to data.x"
-            raise DataError(f"data.{name}: the samples have shape {list(got)} after preprocessing, "
-                            f"but the model takes {list(want[1:])}", hint=hint)
+            arrays = {n: x[n] for n in names if n in x}
+        elif len(wants) == 1:
+            arrays = {names[0]: x}
+        else:
+            continue  # a list in input order: the model checks it
+        for name, array in arrays.items():
+            shape = wants[name]
+            got = tuple(getattr(array, "shape", ())[1:])
+            if len(got) != len(shape) - 1 or any(w is not None and w != g for w, g in zip(shape[1:], got)):
+                named = f"input {name!r}" if len(wants) > 1 else ""
+                what = f"data.{split} {named}".rstrip() if split in ("train", "validation", "test") \
+                    else (named or f"the {split}")
+                hint = None
+                if len(shape) == 2 and math.prod(got) == shape[1]:
+                    hint = f"add {{reshape: [{shape[1]}]}} to data.x"
+                raise DataError(f"{what}: the samples have shape {list(got)} after preprocessing, "
+                                f"but the model takes {list(shape[1:])}", hint=hint)
 
 
 # ---------------------------------------------------------------------- evaluate / predict / load
@@ -234,14 +253,22 @@ def evaluate(target, data=None, overrides=(), batch_size=None, verbose=0, stream
 
 def predict(target, x, batch_size=None):
     """Predictions of a trained model (a run folder, an ``.h5`` path or a :class:`LoadedRun`) for raw
-    input ``x`` (an array or a dict of arrays): the run's input preprocessing is applied first.
+    input ``x``: an array, or for a model with several inputs a dict input name -> array (or a list in
+    input order). The run's input preprocessing is applied first.
 
-    Returns an ndarray of shape (n, ...) (a list of them for several outputs).
+    Returns an ndarray of shape (n, ...), or a list of them (in ``model.output_names`` order) for a
+    model with several outputs.
     """
     run = target if isinstance(target, LoadedRun) else load_run(target, compile=False,
                                                                 with_spec=False)
-    if run.preprocessor is not None:
-        x = run.preprocessor.transform_x(x)
+    names = run.input_names
+    if isinstance(x, (list, tuple)) and len(names) > 1:
+        x = dict(zip(names, x))
+    pre = run.preprocessor
+    if not isinstance(x, dict) and len(names) == 1 and pre is not None and pre.x.named:
+        x = {names[0]: x}  # the spec named its one input's steps: x: {input: [steps]}
+    if pre is not None:
+        x = pre.transform_x(x)
     check_inputs(run.model, {"input": (x, None)})
     return run.model.predict(x, batch_size=batch_size, verbose=0)
 
@@ -265,18 +292,31 @@ def summary(target, overrides=()):
     return format_summary(_model_of(target, overrides))
 
 
-def validate(config, overrides=()):
-    """Check a spec without reading data. Returns a report dict: ``name``, ``layers`` (name, class,
-    output shape, params), ``total_params``, ``trainable_params`` and ``warnings`` (Diagnostics).
-    Raises SpecError when the spec has errors."""
+def validate(config, overrides=(), data=False):
+    """Check a spec without reading data (with ``data``, also read the data and check it against the
+    model). Returns a report dict: ``name``, ``layers`` (name, class, output shape, params),
+    ``total_params``, ``trainable_params`` and ``warnings`` (Diagnostics).
+    Raises SpecError when the spec has errors (DataError when the data cannot be read)."""
     doc, spec, model = build(config, overrides)
+    from kspec.spec.compiler import make_callbacks
+    make_callbacks(spec, doc)
+    checked = None
+    if data:
+        from kspec.spec.consistency import check_data
+        _, splits = load_data(spec, doc)
+        check_data(model, spec, doc, splits)
+        checked = {name: int(len(x)) if not isinstance(x, dict) else int(len(next(iter(x.values()))))
+                   for name, (x, _) in splits.items()}
     layers = [{"name": layer.name, "class": type(layer).__name__,
                "output_shape": list(layer.output_shape) if layer.output_shape is not None else None,
                "params": layer.count_params()} for layer in model.layers]
     trainable = int(sum(w.size for w in model.trainable_weights))
-    return {"name": spec["name"], "input_shape": list(model.input_shape[1:]), "layers": layers,
+    shapes = model.input_shape
+    several = isinstance(shapes, list) or any(isinstance(d, (tuple, list)) for d in shapes)
+    input_shape = [list(s[1:]) for s in shapes] if several else list(shapes[1:])
+    return {"name": spec["name"], "input_shape": input_shape, "layers": layers,
             "total_params": model.count_params(), "trainable_params": trainable,
-            "warnings": list(doc.warnings), "spec": spec}
+            "warnings": list(doc.warnings), "spec": spec, "data": checked}
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -320,6 +360,19 @@ def _evaluation_source(run, spec, doc, data):
         key, raw = change.split("=", 1)
         source[key.strip()] = load_value(raw, f"--data {change}")
     return source, base_dir
+
+
+@contextlib.contextmanager
+def _located(doc, path):
+    """Tag a DataError or ModelFileError raised inside with the spec entry it comes from
+    (``spec_location``: file, line, col), so the message can name the entry's line."""
+    try:
+        yield
+    except Exception as e:
+        if doc is not None and path is not None and getattr(e, "spec_location", None) is None \
+                and type(e).__name__ in ("DataError", "StepError", "ModelFileError"):
+            e.spec_location = doc.where(path)
+        raise
 
 
 def _print_warnings(doc, stream):

@@ -43,6 +43,27 @@ class LoadedRun:
     def classes(self):
         return None if self.preprocessor is None else self.preprocessor.classes
 
+    @property
+    def x_keys(self):
+        """The training source's ``x``: the array key (str), a mapping input name -> key (dict), or
+        None; read from the spec stored with the model, without resolving it."""
+        spec = self.spec or (self.stored or {}).get("spec") or {}
+        train = (spec.get("data") or {}).get("train")
+        return train.get("x") if isinstance(train, dict) else None
+
+    @property
+    def input_names(self):
+        """The model's input names (a graph model's ``Input`` names; one name for a Sequential model)."""
+        names = getattr(self.model, "input_names", None)
+        if names:
+            return list(names)
+        layer = getattr(self.model, "input_layer", None)
+        return [layer.name] if layer is not None else ["input"]
+
+    @property
+    def output_names(self):
+        return list(self.model.output_names)
+
 
 def new_run_dir(run_dir, name):
     """Create and return a fresh run folder: ``run_dir`` (default ``runs/<name>``), or the first of
@@ -127,14 +148,19 @@ def load_run(target, compile=True, with_spec=True):
 
 
 def read_input(run, source="-", fmt=None, stdin=None):
-    """Predict input from a file path or ``-`` (stdin): an array, or a dict of arrays.
+    """Predict input from a file path or ``-`` (stdin): an array, or a dict input name -> array for a
+    model with several inputs.
 
-    A CSV that still holds the training data's label column (found by its header name, or by having
-    one column more than the model takes) has that column dropped, so labelled rows can be piped in.
+    A file of named arrays (.npz, .h5, or JSON lines of objects such as ``{"left": [...], "right":
+    [...]}``) gives each model input the array named like the input, else the one that the spec's
+    ``x: {input: key}`` mapping names; a single-input model takes the spec's ``x`` key, ``x``, its
+    input's name or the only array. A CSV that still holds the training data's label column (found
+    by its header name, or by having one column more than the model takes) has that column dropped,
+    so labelled rows can be piped in.
     """
     import io
 
-    from kspec.data import detect_format, pick_array, read_array_file, read_stream
+    from kspec.data import detect_format, read_array_file, read_stream
     from kspec.data.readers import sniff_format
 
     if source == "-":
@@ -153,7 +179,40 @@ def read_input(run, source="-", fmt=None, stdin=None):
             with open(name, "rb") as f:
                 options = _label_option(run, f.read(4096))
         data = read_array_file(name, fmt=fmt, **options)
-    return pick_array(data, None, name)
+    return pick_inputs(run, data, name)
+
+
+def pick_inputs(run, data, name=None):
+    """The model's input(s) from what a reader returned (an array, or a dict of named arrays)."""
+    from kspec.data import DataError, pick_array
+
+    inputs = run.input_names
+    keys = run.x_keys
+    if len(inputs) == 1:
+        if isinstance(data, dict):
+            key = keys.get(inputs[0]) if isinstance(keys, dict) else keys
+            for candidate in (key, "x", inputs[0]):
+                if isinstance(candidate, str) and candidate in data:
+                    return data[candidate]
+        return pick_array(data, None, name)
+    example = "{" + ", ".join(f'"{n}": [...]' for n in inputs) + "}"
+    if not isinstance(data, dict):
+        raise DataError(f"the model takes {len(inputs)} inputs {inputs}, but this input is a single array",
+                        name, hint=f"give an .npz or .h5 file with one array per input, or JSON lines of "
+                                   f"objects like {example}")
+    keys = keys if isinstance(keys, dict) else {}
+    picked, missing = {}, []
+    for input_name in inputs:
+        key = input_name if input_name in data else keys.get(input_name)
+        if isinstance(key, str) and key in data:
+            picked[input_name] = data[key]
+        else:
+            missing.append(input_name if key in (None, input_name) else f"{input_name} (key {key!r})")
+    if missing:
+        raise DataError(f"no array for model input(s) {', '.join(missing)}; found {sorted(data)}", name,
+                        hint=f"name the arrays after the inputs {inputs} (npz keys, h5 datasets or JSON "
+                             f"keys, e.g. {example})")
+    return picked
 
 
 def _label_option(run, raw):
@@ -167,7 +226,7 @@ def _label_option(run, raw):
     if isinstance(label, str) and label in cells:
         return {"label_column": label, "header": True}
     shape = getattr(run.model, "input_shape", None)
-    if shape is None or len(shape) != 2 or len(cells) != (shape[1] or -1) + 1:
+    if not isinstance(shape, tuple) or len(shape) != 2 or len(cells) != (shape[1] or -1) + 1:
         return {}
     if isinstance(label, int):
         return {"label_column": label}

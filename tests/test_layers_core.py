@@ -301,7 +301,7 @@ def test_lambda_python_lambda_needs_unsafe_mode():
 
 def test_lambda_rejects_non_callable():
     with pytest.raises(TypeError, match="callable"):
-        Lambda("x * 2")
+        Lambda(3)  # (a string is an expression: kspec.layers.expression)
 
 
 # -- ActivityRegularization -------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ def test_diagnostic_shows_the_source_line_and_a_caret():
 
 
 @pytest.mark.parametrize("text, line, col, words", [
-    ("a: [1, 2\n", 2, 1, "expected ',' or ']'"),
+    ("a: [1, 2\n", 1, 4, "this '[' is never closed"),
     ("model:\n  layers:\n\t- Dense\n", 3, 1, "YAML indents with spaces"),
     ("a: b: c\n", 1, 5, "mapping values are not allowed"),
     ("fit:\n  epochs: 1\n  epochs: 2\n", 3, 3, "duplicate key 'epochs' (first defined at line 2)"),

@@ -120,7 +120,7 @@ def test_layer_names_are_dense_and_seeded():
     ("    - Dense: {units: 3, kernel_regularizer: {L1L2: {l3: 1}}}", 6, 53, "L1L2: unknown argument 'l3'"),
     ("    - Dense:\n      units: 3", 6, 7, "a layer entry has one key, the class name; found 2"),
     ("    - Dense: {activation: relu}", 6, 14, "Dense: missing required argument 'units'"),
-    ("    - Dropout: 1.5", 6, 7, "Dropout:"),
+    ("    - Dropout: 1.5", 6, 16, "Dropout: rate must be a number in [0, 1)"),
 ], ids=["argument", "layer", "activation", "initializer", "nested-argument", "indentation", "required",
         "value"])
 def test_layer_errors_point_at_the_line(layers, line, col, message):

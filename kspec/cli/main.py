@@ -10,7 +10,7 @@ import sys
 import click
 
 from kspec import __version__
-from kspec.cli.commands import evaluate, predict, summary, train, validate
+from kspec.cli.commands import evaluate, predict, schema, summary, train, validate
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -52,7 +52,12 @@ def report(e):
     if isinstance(e, tuple(expected)) or isinstance(e, (ValueError, OSError)):
         text = str(e) if not isinstance(e, OSError) or not e.strerror else \
             f"{e.filename + ': ' if e.filename else ''}{e.strerror}"
-        click.echo(f"kspec: error: {text}", err=True)
+        where = getattr(e, "spec_location", None)
+        if where and where[1] is not None:  # the spec entry that named the file
+            loc = ":".join(str(p) for p in where if p is not None)
+            click.echo(f"{loc}: error: {text}", err=True)
+        else:
+            click.echo(f"kspec: error: {text}", err=True)
         return EXIT_ERROR
     click.echo(f"kspec: error: unexpected {type(e).__name__}: {e}", err=True)
     click.echo("run with KSPEC_DEBUG=1 for the traceback", err=True)
@@ -80,6 +85,7 @@ Examples:
   kspec train configs/quickstart.yaml            # writes the run folder runs/iris
   kspec evaluate runs/iris
   cat configs/data/iris_test.csv | kspec predict runs/iris - --classes | sort | uniq -c
+  kspec validate my.yaml --data                  # every mistake at once, FILE:LINE:COL
 
 Exit status: 0 ok, 1 runtime/data/model-file error, 2 usage or spec error.
 Set KSPEC_DEBUG=1 to see tracebacks.""")
@@ -92,7 +98,8 @@ def cli():
     """
 
 
-for _command in (train.command, evaluate.command, predict.command, summary.command, validate.command):
+for _command in (train.command, evaluate.command, predict.command, summary.command, validate.command,
+                 schema.command):
     cli.add_command(_command)
 
 

@@ -89,10 +89,16 @@ class Lambda(Layer):
     The function receives ``mask=`` and ``training=`` when its signature names them.
     Serialization follows Keras: a named function is saved by name, a ``lambda`` as marshalled bytecode
     that :meth:`from_config` loads only with ``safe_mode=False``.
+    ``function`` may also be a string: an expression of :mod:`kspec.layers.expression` (``"x * sigmoid(x)"``),
+    or a ``module:function`` reference where code is allowed (``KSPEC_ALLOW_CODE=1``).
     """
+
+    takes_expression = True  # a spec's `function: "x * sigmoid(x)"` (kspec.layers.expression)
 
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
         super().__init__(**kwargs)
+        if isinstance(function, str):
+            function = deserialize_function(function)
         if not callable(function):
             raise TypeError(f"Lambda: `function` must be callable. Received: function={function!r}")
         self.function = function
@@ -205,8 +211,15 @@ def deserialize_function(config, custom_objects=None, safe_mode=True):
         raise ValueError(f"Lambda: cannot read a function from {config!r}")
     if custom_objects and name in custom_objects:
         return custom_objects[name]
+    from kspec.layers import expression
     from kspec.registry import lookup
-    fn = lookup("activation", name) or getattr(ops, name, None)
+    fn = lookup("activation", name) or (getattr(ops, name, None) if name in expression.FUNCTIONS else None)
+    if fn is None:  # an expression ("x * sigmoid(x)"), or module:function where code is allowed
+        try:
+            fn = expression.to_function(name)
+        except expression.ExpressionError as err:
+            if expression.is_reference(name) or not name.isidentifier():
+                raise ValueError(f"Lambda: {err.message}") from None
     if fn is None or not callable(fn):
         raise ValueError(f"Lambda: unknown function {name!r}; pass it in custom_objects={{{name!r}: fn}}")
     return fn

@@ -13,6 +13,10 @@ import yaml
 from kspec.spec.errors import Diagnostic, SpecError
 
 
+MAX_NODES = 50_000   # values in a spec, aliases expanded (a guard against alias bombs)
+MAX_DEPTH = 64       # nesting of mappings and lists
+
+
 class _Loader(yaml.SafeLoader):
     """SafeLoader that also reads ``1e-6`` as a float (YAML 1.2; PyYAML alone reads it as a string)."""
 
@@ -121,15 +125,26 @@ def load_file(path):
 def load_text(text, file="<string>", base_dir="."):
     """Load a spec from YAML text."""
     doc = SpecDocument(None, file=file, base_dir=base_dir, text=text)
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as e:
         raise SpecError(_yaml_diagnostic(doc, e)) from None
+    except yaml.reader.ReaderError as e:  # a character YAML does not allow (NUL, other controls)
+        line = text.count("\n", 0, e.position) + 1
+        col = e.position - (text.rfind("\n", 0, e.position) + 1) + 1
+        code = e.character if isinstance(e.character, int) else ord(e.character)
+        raise SpecError(doc_diag(doc, line, col, f"invalid YAML: the control character U+{code:04X} is "
+                                                 f"not allowed in YAML",
+                                 hint="is this a text file? remove the control character")) from None
     except yaml.YAMLError as e:
         raise SpecError(Diagnostic(file, None, None, f"invalid YAML: {e}")) from None
+    except RecursionError:
+        raise SpecError(Diagnostic(file, None, None, "invalid YAML: nested too deeply")) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if node is None:
         raise SpecError(Diagnostic(file, 1, 1, "the spec is empty",
                                    hint="a spec is a YAML mapping with name, data, model, compile "
@@ -143,14 +158,16 @@ def load_text(text, file="<string>", base_dir="."):
 
 def load_value(text, origin):
     """A ``--set`` value: one YAML scalar or flow collection, read with the same safe rules."""
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)
         node = loader.get_single_node()
-    except yaml.YAMLError as e:
+    except (yaml.YAMLError, RecursionError) as e:
         problem = getattr(e, "problem", None) or str(e)
         raise SpecError(Diagnostic(origin, None, None, f"invalid value: {problem}")) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if node is None:
         return None
     errors = []
@@ -182,9 +199,33 @@ def _yaml_diagnostic(doc, e):
         hint = "YAML indents with spaces, not tabs"
     elif "mapping values are not allowed" in problem:
         hint = "a value that contains ': ' needs quotes; check the indentation of the line above"
+    ctx = e.context_mark
+    if mark is not None and ctx is not None and e.context and mark.line > ctx.line:
+        if "quoted scalar" in e.context:  # an unterminated string runs on to the end
+            return doc_diag(doc, ctx.line + 1, ctx.column + 1, "invalid YAML: this quote is never closed",
+                            hint="close the string with the same quote it starts with")
+        if "simple key" in e.context:  # a line that looks like a key but has no ':'
+            return doc_diag(doc, ctx.line + 1, ctx.column + 1, "invalid YAML: a key without ':' (or a "
+                                                               "value on a line of its own)",
+                            hint="write key: value, or indent the line under its key")
+    if (mark is not None and ctx is not None and e.context and "flow" in e.context
+            and mark.line > ctx.line and _indent(doc, mark.line + 1) <= _indent(doc, ctx.line + 1)):
+        # The flow collection ran into the next block line: it was never closed. Point at its start.
+        bracket = "[" if "sequence" in e.context else "{"
+        closing = "]" if bracket == "[" else "}"
+        return doc_diag(doc, ctx.line + 1, ctx.column + 1, f"invalid YAML: this '{bracket}' is never closed",
+                        hint=f"close it with '{closing}' before line {mark.line + 1}, and check the commas")
     if mark is None:
         return Diagnostic(doc.file, None, None, message, hint=hint)
     return doc_diag(doc, mark.line + 1, mark.column + 1, message, hint)
+
+
+def _indent(doc, line):
+    """Leading spaces of a 1-based line (0 when unknown)."""
+    if not doc.lines or not 0 < line <= len(doc.lines):
+        return 0
+    text = doc.lines[line - 1]
+    return len(text) - len(text.lstrip(" "))
 
 
 def doc_diag(doc, line, col, message, hint=None):
@@ -198,6 +239,7 @@ class _Builder:
     def __init__(self, loader, doc, errors):
         self.loader, self.doc, self.errors = loader, doc, errors
         self._stack = set()
+        self.count = 0
 
     def _pos(self, node):
         return node.start_mark.line + 1, node.start_mark.column + 1
@@ -207,7 +249,19 @@ class _Builder:
         self.errors.append(doc_diag(self.doc, line, col, message, hint))
 
     def build(self, node, path):
+        self.count += 1
+        if self.count > MAX_NODES:
+            if self.count == MAX_NODES + 1:  # reported at the top-level key being built
+                line, col = self.doc.key_positions.get(path[:1], self._pos(node))
+                self.errors.append(doc_diag(self.doc, line, col, f"the spec expands to more than "
+                                            f"{MAX_NODES:,} values (aliases that repeat aliases, a "
+                                            f"'billion laughs'?)"))
+            return None
         self.doc.positions[path] = self._pos(node)
+        if len(path) > MAX_DEPTH:
+            if not any("nested more than" in d.message for d in self.errors):
+                self._error(node, f"the spec is nested more than {MAX_DEPTH} levels deep")
+            return None
         if id(node) in self._stack:
             self._error(node, "an alias refers to the node that contains it (a cycle)")
             return None

@@ -346,8 +346,8 @@ class _Resolver(SectionRules):
                 return float(value)
             if isinstance(value, (str, dict)):
                 return self.object(kind, value, path)
-            if kind != "schedule" and not isinstance(value, (list, bool)) and not callable(value):
-                self.err(path, f"{owner}: {name} must be a {kind} name or {{ClassName: {{arguments}}}}, "
+            if kind != "schedule" and not callable(value):
+                self.err(path, f"{owner}: {name} must be {_article(kind)} {kind} name or {{ClassName: {{arguments}}}}, "
                                f"found {describe(value)}", hint=f"e.g. {example(kind)}")
                 return value
         if kind is None and cls is not None and inspect.isclass(cls):
@@ -379,6 +379,10 @@ class _Resolver(SectionRules):
 
 
 _NOT_SPECIAL = object()
+
+
+def _article(word):
+    return "an" if word[:1] in "aeiou" else "a"
 # Arguments of which at most one may be given (Keras raises on several clip options).
 CONFLICTS = (("clipnorm", "clipvalue", "global_clipnorm"),)
 

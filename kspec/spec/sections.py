@@ -129,7 +129,7 @@ class SectionRules:
             out[key] = v
         if "loss" not in value:
             self.err(path if "compile" in (self.doc.data or {}) else (), "compile: missing key 'loss'",
-                     hint="e.g. loss: categorical_crossentropy")
+                     hint="e.g. loss: categorical_crossentropy", key="compile" in (self.doc.data or {}))
         return out
 
     def per_output(self, fn, value, path):

@@ -1,5 +1,6 @@
 """Options and output helpers shared by the commands (click only; nothing heavy)."""
 import json
+import os
 import sys
 
 import click
@@ -8,6 +9,18 @@ set_option = click.option(
     "--set", "overrides", multiple=True, metavar="KEY=VALUE",
     help="Override a spec value by its dotted path, e.g. fit.epochs=3 or "
          "model.layers.0.Dense.units=64 (repeatable; the value is read as YAML).")
+
+
+def _allow_code(ctx, param, value):
+    if value:
+        os.environ["KSPEC_ALLOW_CODE"] = "1"
+    return value
+
+
+allow_code_option = click.option(
+    "--allow-code", is_flag=True, expose_value=False, callback=_allow_code,
+    help="Let a Lambda's function be a Python reference module:function (importing it runs that "
+         "module's code; also KSPEC_ALLOW_CODE=1). Off by default: a spec never runs code.")
 
 
 def echo_json(value):

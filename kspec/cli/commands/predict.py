@@ -3,25 +3,38 @@ import sys
 
 import click
 
+from kspec.cli.commands._common import allow_code_option
+
 INPUT_FORMATS = ("npy", "npz", "csv", "jsonl")
-OUTPUT_FORMATS = ("csv", "npy", "jsonl")
+OUTPUT_FORMATS = ("csv", "npy", "npz", "jsonl")
 
 
 @click.command("predict", short_help="Predictions for samples from a file or stdin.", epilog="""\b
 Examples:
   kspec predict runs/iris rows.csv
   cat rows.csv | kspec predict runs/iris - --classes | sort | uniq -c
-  kspec predict runs/fashion_mlp images.npy --output-format npy > probs.npy""")
+  kspec predict runs/fashion_mlp images.npy --output-format npy > probs.npy
+  kspec predict runs/iris_siamese pairs.npz           # arrays named after the inputs (left, right)
+  echo '{"left": [5.1, 3.5, 1.4, 0.2], "right": [6.3, 3.3, 6.0, 2.5]}' | kspec predict runs/iris_siamese -
+
+\b
+Several inputs: an .npz or .h5 file holds one array per input, named after the input (or by the
+key the spec's data.x mapping gave it); JSON lines are objects {"input": [...], ...}.
+Several outputs: csv has a header row naming the columns <output>_<i> (<output> with --classes);
+jsonl prints one object per line keyed by output name; npz holds one array per output.""")
 @click.argument("target", metavar="RUN|MODEL.h5")
 @click.argument("input_path", metavar="[INPUT|-]", required=False, default="-")
 @click.option("--input-format", type=click.Choice(INPUT_FORMATS),
               help="Format of INPUT (default: from the file name; sniffed on stdin).")
 @click.option("--output-format", type=click.Choice(OUTPUT_FORMATS), default="csv", show_default=True,
-              help="csv: one row per sample; jsonl: one JSON list per line; npy: a NumPy array.")
+              help="csv: one row per sample; jsonl: one JSON list (or object, for several outputs) per "
+                   "line; npy: one NumPy array (one output only); npz: arrays named by output.")
 @click.option("--classes", "as_classes", is_flag=True,
-              help="Print the predicted class (its name when the run knows the class names, else its "
-                   "index) instead of the outputs.")
+              help="Print the predicted class of each output instead of the outputs: argmax, or "
+                   "p > 0.5 for one unit; the class name where the run knows the names (a single-output "
+                   "model trained on named labels), else the index.")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Batch size (default 32).")
+@allow_code_option
 def command(target, input_path, input_format, output_format, as_classes, batch_size):
     """Predict with a trained model. Reads samples from INPUT or stdin (-), applies the run's input
     preprocessing, and writes one prediction per sample to stdout.
@@ -29,57 +42,107 @@ def command(target, input_path, input_format, output_format, as_classes, batch_s
     from kspec import run
 
     loaded = run.load_run(target, compile=False, with_spec=False)
+    names = loaded.output_names
+    if output_format == "npy" and len(names) > 1:
+        raise click.UsageError(f"the model has {len(names)} outputs {names}; npy holds one array: "
+                               "use --output-format npz (one array per output), csv or jsonl")
     x = run.read_input(loaded, input_path, input_format)
     outputs = run.predict(loaded, x, batch_size=batch_size)
-    if isinstance(outputs, list):
-        import numpy as np
-        outputs = np.concatenate([o.reshape(len(o), -1) for o in outputs], axis=-1)
+    outputs = dict(zip(names, outputs if len(names) > 1 else [outputs]))
     if as_classes:
-        ids = run.to_classes(outputs)
-        names = loaded.classes
-        if names is not None and len(names) > int(ids.max(initial=0)):
-            values = [names[i] for i in ids]
-        else:
-            values = ids
-        write_classes(values, output_format, sys.stdout)
+        class_names = loaded.classes if len(names) == 1 else None  # the run's labels are one output's
+        outputs = {name: _class_values(run.to_classes(p), class_names) for name, p in outputs.items()}
+        write_classes(outputs, output_format, sys.stdout)
     else:
         write_outputs(outputs, output_format, sys.stdout)
 
 
+def _class_values(ids, names):
+    if names is not None and len(names) > int(ids.max(initial=0)):
+        return [names[i] for i in ids]
+    return ids
+
+
 def write_outputs(outputs, fmt, stream):
-    """Model outputs (n, ...) as csv rows, JSON lists or one .npy array (each sample flattened for
-    text formats). Floats print in the shortest form that reads back to the same float32."""
+    """Model outputs ``{output name: (n, ...) array}`` as csv rows, JSON lines or .npy/.npz (each
+    sample flattened for text formats). One output: csv rows without a header and JSON lists; several:
+    a csv header ``<output>_<i>`` and JSON objects keyed by output name. Floats print in the shortest
+    form that reads back to the same float32."""
     import numpy as np
 
-    if fmt == "npy":
-        stream.flush()
-        np.save(stream.buffer, outputs)
-        stream.buffer.flush()
+    if fmt in ("npy", "npz"):
+        _write_binary(outputs, fmt, stream)
         return
-    flat = np.asarray(outputs).reshape(len(outputs), -1)
-    text = flat.astype(str)
+    n = len(next(iter(outputs.values())))
+    texts = {name: _float_text(np.asarray(p).reshape(n, -1), fmt) for name, p in outputs.items()}
+    several = len(outputs) > 1
     if fmt == "csv":
-        lines = [",".join(row) for row in text]
+        lines = [",".join(f"{name}_{i}" for name, t in texts.items() for i in range(t.shape[1]))] \
+            if several else []
+        joined = np.concatenate(list(texts.values()), axis=1)
+        lines += [",".join(row) for row in joined]
+    elif several:
+        lines = ["{" + ", ".join(f'"{name}": [' + ", ".join(t[r]) + "]" for name, t in texts.items()) + "}"
+                 for r in range(n)]
     else:
-        lines = ["[" + ", ".join(row) + "]" for row in np.char.replace(text, "nan", "NaN")]
-    stream.write("\n".join(lines) + ("\n" if lines else ""))
-    stream.flush()
+        (t,) = texts.values()
+        lines = ["[" + ", ".join(row) + "]" for row in t]
+    _write_lines(lines, stream)
 
 
-def write_classes(values, fmt, stream):
-    """One class per sample: a name or an index per line (csv), JSON values (jsonl) or an array."""
+def write_classes(classes, fmt, stream):
+    """One class per sample and output (``{output name: names or ids}``): a line per sample (csv; with a
+    header of output names when there are several), JSON values or objects (jsonl), or arrays."""
     import json
 
     import numpy as np
 
-    if fmt == "npy":
-        stream.flush()
-        np.save(stream.buffer, np.asarray(values))
-        stream.buffer.flush()
+    if fmt in ("npy", "npz"):
+        _write_binary({name: np.asarray(v) for name, v in classes.items()}, fmt, stream)
         return
+    columns = {name: [v if isinstance(v, str) else int(v) for v in values] for name, values in classes.items()}
+    n = len(next(iter(columns.values())))
     if fmt == "jsonl":
-        lines = [json.dumps(v if isinstance(v, str) else int(v)) for v in values]
+        if len(columns) == 1:
+            (values,) = columns.values()
+            lines = [json.dumps(v) for v in values]
+        else:
+            lines = [json.dumps({name: values[r] for name, values in columns.items()}) for r in range(n)]
     else:
-        lines = [str(v) if not isinstance(v, str) or "," not in v else json.dumps(v) for v in values]
+        lines = [",".join(columns)] if len(columns) > 1 else []
+        lines += [",".join(_csv_cell(values[r]) for values in columns.values()) for r in range(n)]
+    _write_lines(lines, stream)
+
+
+def _float_text(flat, fmt):
+    """float32 values as their shortest round-trip text; JSON spells NaN and Infinity."""
+    import numpy as np
+
+    text = flat.astype(str)
+    if fmt == "jsonl":
+        text = np.char.replace(np.char.replace(text, "nan", "NaN"), "inf", "Infinity")
+    return text
+
+
+def _csv_cell(value):
+    return str(value) if not isinstance(value, str) or "," not in value else '"' + value.replace('"', '""') + '"'
+
+
+def _write_binary(arrays, fmt, stream):
+    import numpy as np
+
+    stream.flush()
+    if fmt == "npy":
+        (array,) = arrays.values()
+        np.save(stream.buffer, array)
+    else:
+        import io
+        buffer = io.BytesIO()  # np.savez seeks, which a pipe cannot
+        np.savez(buffer, **arrays)
+        stream.buffer.write(buffer.getvalue())
+    stream.buffer.flush()
+
+
+def _write_lines(lines, stream):
     stream.write("\n".join(lines) + ("\n" if lines else ""))
     stream.flush()
