@@ -101,7 +101,7 @@ class RandomNormal(RandomInitializer):
         self.mean, self.stddev = mean, stddev
 
     def __call__(self, shape, dtype=None):
-        return backend.asarray(self._rng().normal(self.mean, self.stddev, shape), dtype)
+        return backend.asarray(normal(self._rng(), shape, self.stddev, self.mean, dtype), dtype)
 
     def get_config(self):
         return {"seed": self.seed, "mean": self.mean, "stddev": self.stddev}
@@ -116,7 +116,7 @@ class TruncatedNormal(RandomInitializer):
         self.mean, self.stddev = mean, stddev
 
     def __call__(self, shape, dtype=None):
-        return backend.asarray(truncated_normal(self._rng(), shape, self.stddev, self.mean), dtype)
+        return backend.asarray(truncated_normal(self._rng(), shape, self.stddev, self.mean, dtype), dtype)
 
     def get_config(self):
         return {"seed": self.seed, "mean": self.mean, "stddev": self.stddev}
@@ -131,7 +131,7 @@ class RandomUniform(RandomInitializer):
         self.minval, self.maxval = minval, maxval
 
     def __call__(self, shape, dtype=None):
-        return backend.asarray(self._rng().uniform(self.minval, self.maxval, shape), dtype)
+        return backend.asarray(uniform(self._rng(), shape, self.minval, self.maxval, dtype), dtype)
 
     def get_config(self):
         return {"seed": self.seed, "minval": self.minval, "maxval": self.maxval}
@@ -153,14 +153,39 @@ def compute_fans(shape, input_axes=None, output_axes=None):
     return shape[-2] * receptive, shape[-1] * receptive
 
 
-def truncated_normal(rng, shape, stddev, mean=0.0):
-    """Normal values (float64) redrawn until within two standard deviations of ``mean``."""
-    values = rng.normal(0.0, 1.0, shape)
+def _dtype(dtype):
+    return backend.xp.dtype(dtype or backend.floatx)
+
+
+def normal(rng, shape, stddev, mean=0.0, dtype=None):
+    """Normal values drawn directly in ``dtype`` (float32 by default: no float64 temporaries)."""
+    dt = _dtype(dtype)
+    values = rng.standard_normal(shape, dtype=dt)
+    values *= dt.type(stddev)
+    values += dt.type(mean)
+    return values
+
+
+def uniform(rng, shape, low, high, dtype=None):
+    """Uniform values in [low, high) drawn directly in ``dtype``."""
+    dt = _dtype(dtype)
+    values = rng.random(shape, dtype=dt)
+    values *= dt.type(high - low)
+    values += dt.type(low)
+    return values
+
+
+def truncated_normal(rng, shape, stddev, mean=0.0, dtype=None):
+    """Normal values redrawn until within two standard deviations of ``mean``, drawn in ``dtype``."""
+    dt = _dtype(dtype)
+    values = rng.standard_normal(shape, dtype=dt)
     bad = abs(values) > 2
     while bad.any():
-        values[bad] = rng.normal(0.0, 1.0, int(bad.sum()))
+        values[bad] = rng.standard_normal(int(bad.sum()), dtype=dt)
         bad = abs(values) > 2
-    return values * stddev + mean
+    values *= dt.type(stddev)
+    values += dt.type(mean)
+    return values
 
 
 @register("initializer", "variance_scaling")
@@ -192,11 +217,11 @@ class VarianceScaling(RandomInitializer):
         rng = self._rng()
         if self.distribution == "uniform":
             limit = math.sqrt(3.0 * scale)
-            values = rng.uniform(-limit, limit, shape)
+            values = uniform(rng, shape, -limit, limit, dtype)
         elif self.distribution == "untruncated_normal":
-            values = rng.normal(0.0, math.sqrt(scale), shape)
+            values = normal(rng, shape, math.sqrt(scale), dtype=dtype)
         else:
-            values = truncated_normal(rng, shape, math.sqrt(scale) / 0.87962566103423978)
+            values = truncated_normal(rng, shape, math.sqrt(scale) / 0.87962566103423978, dtype=dtype)
         return backend.asarray(values, dtype)
 
     def get_config(self):

@@ -79,17 +79,20 @@ def negative(a):
 
 
 def power(a, exponent):
-    """``a ** exponent`` for a constant exponent (a tensor exponent: use exp(b * log(a)))."""
-    a = as_tensor(a)
-    p = exponent.data if isinstance(exponent, Tensor) else exponent
-    if isinstance(p, (int, float)):
-        p = backend.xp.asarray(p, dtype=a.dtype)
-    out = a.data ** p
+    """``a ** exponent``; a Tensor exponent gets its gradient ``a**b * log(a)`` too."""
+    a, b = _pair(a, exponent)
+    out = a.data ** b.data
 
     def backward(g):
-        return (g * p * a.data ** (p - 1),)
+        ga = unbroadcast(g * b.data * a.data ** (b.data - 1), a.shape) if a.requires_grad else None
+        gb = None
+        if b.requires_grad:
+            with backend.xp.errstate(divide="ignore", invalid="ignore"):
+                log_a = backend.xp.where(a.data > 0, backend.xp.log(backend.xp.where(a.data > 0, a.data, 1)), 0)
+            gb = unbroadcast(g * out * log_a, b.shape)
+        return ga, gb
 
-    return make(out, (a,), backward, "power")
+    return make(out, (a, b), backward, "power")
 
 
 def square(a):
