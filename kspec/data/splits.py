@@ -42,7 +42,8 @@ def load_split(source, base_dir=".", *, classes=None):
         ``{dataset: mnist | fashion_mnist, split: train | test}``; or ``{path: FILE, x: KEY,
         y: KEY, header: ..., label_column: ..., delimiter: ..., format: ...}`` where x/y pick
         arrays from .npz/.h5 files (default ``"x"``/``"y"``; a dict of input names to keys gives a
-        dict of arrays, for multi-input models); or ``{x: FILE, y: FILE}`` with one file each.
+        dict of arrays, for multi-input models; for y, of output names, for multi-output models);
+        or ``{x: FILE, y: FILE}`` with one file each.
     base_dir : str
         The folder that relative paths start from (the spec file's folder).
     classes : list of str, optional
@@ -73,8 +74,8 @@ def load_split(source, base_dir=".", *, classes=None):
                                  source.get("y"), fmt, opts, classes)
     elif "x" in source:
         x = _each(source["x"], lambda p: _single(_resolve(base_dir, p), fmt, opts, classes))
-        y = None if source.get("y") is None else _single(_resolve(base_dir, source["y"]), fmt,
-                                                          opts, classes)
+        y = None if source.get("y") is None else _each(
+            source["y"], lambda p: _single(_resolve(base_dir, p), fmt, opts, classes))
         found = None
     else:
         raise DataError("a data entry needs dataset, path, or x (a file)",
@@ -116,7 +117,7 @@ def _from_file(path, xkey, ykey, fmt, opts, classes):
     fmt = detect_format(path, fmt)
     if fmt in _KEYED and (xkey is not None):
         x = _each(xkey, lambda k: read_array_file(path, k, fmt=fmt))
-        y = None if ykey is None else read_array_file(path, ykey, fmt=fmt)
+        y = None if ykey is None else _each(ykey, lambda k: read_array_file(path, k, fmt=fmt))
         return x, y, None
     data = read_array_file(path, fmt=fmt, classes=classes, **opts)
     if not isinstance(data, dict):
@@ -129,7 +130,7 @@ def _from_file(path, xkey, ykey, fmt, opts, classes):
     x = _each(xkey, lambda k: pick_array(data, k, path)) if xkey is not None else \
         pick_array({k: v for k, v in data.items() if k not in ("y", "classes")}, None, path)
     if ykey is not None:
-        y = pick_array(data, ykey, path)
+        y = _each(ykey, lambda k: pick_array(data, k, path))
     else:
         y = data.get("y")
     return x, y, found
@@ -142,15 +143,15 @@ def _single(path, fmt, opts, classes):
 
 def _labels(y, found, classes):
     """String labels (e.g. from an .npz) become class indices."""
-    if y is not None and y.dtype.kind in "US":
+    if y is not None and not isinstance(y, dict) and y.dtype.kind in "US":
         y, found = encode_labels(y.ravel(), classes)
     return y, found if found is not None else (None if classes is None else list(classes))
 
 
 def _check(x, y):
     arrays = x if isinstance(x, dict) else {"x": x}
-    if y is not None:
-        arrays = {**arrays, "y": y}
+    if y is not None:  # a dict for a model with several outputs
+        arrays = {**arrays, **({f"y.{k}": v for k, v in y.items()} if isinstance(y, dict) else {"y": y})}
     lengths = {}
     for k, a in arrays.items():
         if not isinstance(a, np.ndarray) or a.dtype.kind not in "biuf":

@@ -8,21 +8,42 @@
 Every failure raises :class:`ModelFileError` with a one-line message; skipped content warns with
 :class:`ModelFileWarning`.
 """
+import importlib
 import os
 
-from kspec.io import h5_legacy, weights_h5
 from kspec.io.errors import ModelFileError, ModelFileWarning
-from kspec.io.h5_legacy import load_model, load_model_and_spec, save_model
-from kspec.io.h5utils import open_for_reading
 
 __all__ = ["save_model", "load_model", "load_model_and_spec", "save_weights", "load_weights",
            "ModelFileError", "ModelFileWarning"]
 
 _LEGACY_SUFFIXES = (".h5", ".hdf5", ".hdf", ".keras.h5")
 
+# Loaded on first use (PEP 562): loading a model to predict needs neither the .weights.h5 layout nor
+# anything for saving.
+_LAZY = {"load_model": "kspec.io.h5_legacy", "load_model_and_spec": "kspec.io.h5_legacy",
+         "save_model": "kspec.io.h5_legacy", "open_for_reading": "kspec.io.h5utils"}
+_SUBMODULES = ("h5_legacy", "weights_h5", "h5utils", "keras_config", "functional_config", "optimizer_state")
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"kspec.io.{name}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kspec.io' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBMODULES))
+
 
 def save_weights(model, path):
     """``*.weights.h5`` -> Keras 3 native layout; ``*.h5``/``*.hdf5`` -> the legacy weights-only layout."""
+    from kspec.io import h5_legacy, weights_h5
+
     name = os.fspath(path).lower()
     if name.endswith(".weights.h5"):
         weights_h5.save_weights(model, path)
@@ -40,6 +61,9 @@ def load_weights(model, path, by_name=False, skip_mismatch=False):
     order, or by layer name with ``by_name``; ``.weights.h5`` pairs by position in the model's layer list.
     ``skip_mismatch`` skips (with a ModelFileWarning) weights whose shapes do not fit.
     """
+    from kspec.io import h5_legacy, weights_h5
+    from kspec.io.h5utils import open_for_reading
+
     h5_legacy.require_built(model, path)
     with open_for_reading(path) as f:
         if "layer_names" in f.attrs:

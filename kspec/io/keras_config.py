@@ -12,7 +12,7 @@ anything else kspec does not know fails with a ModelFileError that names the lay
 """
 import inspect
 
-from kspec import optimizers, registry
+from kspec import registry
 from kspec.io.errors import ModelFileError
 from kspec.io.functional_config import functional_from_config
 from kspec.layers.base import LEGACY_SHAPE_KWARGS, Layer
@@ -197,6 +197,8 @@ def _accepted_args(cls, base_init=None):
 
 
 def _params(fn):
+    if fn is object.__init__:  # (self, /, *args, **kwargs); inspect would parse its text signature (slow)
+        return set(), True
     params = inspect.signature(fn).parameters.values()
     names = {p.name for p in params if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)} - {"self"}
     return names, any(p.kind == p.VAR_KEYWORD for p in params)
@@ -224,6 +226,8 @@ def compile_args(config, path=None):
 
 def optimizer_from_config(config, path=None):
     """A kspec optimizer from ``{"class_name": "Adam", "config": {...}}`` (Keras 2 or 3)."""
+    from kspec import optimizers  # here, not at the top: loading a model without compiling needs none
+
     if not isinstance(config, dict) or "class_name" not in config:
         raise ModelFileError(f"optimizer_config is not a Keras optimizer config: {config!r:.80}", path)
     class_name = config["class_name"]

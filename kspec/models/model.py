@@ -5,16 +5,21 @@ Subclasses (Sequential, Functional) provide ``layers``, ``output_names`` and
 """
 import sys
 
-from kspec import backend, losses as losses_mod, metrics as metrics_mod, optimizers
+from kspec import backend
 from kspec.engine import no_grad
-from kspec.models import callbacks as callbacks_mod
 from kspec.models import data_adapter as da
+from kspec.models.compile_utils import losses_per_output, metrics_per_output
+
+# Losses, metrics, optimizers and callbacks load when a model is compiled or trained, so that loading a
+# model to predict (kspec predict) imports none of them.
 
 
 class _Output:
     """What compile attached to one model output: its loss, weight and metrics."""
 
     def __init__(self, name, loss, weight, metric_ids, weighted_metric_ids):
+        from kspec import losses as losses_mod
+
         self.name = name
         self.loss = None if loss is None else losses_mod.get(loss)
         self.weight = 1.0 if weight is None else float(weight)
@@ -25,6 +30,8 @@ class _Output:
 
     def resolve(self, y_shape, p_shape):
         if self.metrics is None:
+            from kspec import metrics as metrics_mod
+
             self.metrics = [metrics_mod.get(m, y_shape, p_shape) for m in self.metric_ids]
             self.weighted_metrics = [metrics_mod.get(m, y_shape, p_shape) for m in self.weighted_metric_ids]
 
@@ -40,9 +47,17 @@ class Model:
         self.history = None
         self._outputs_spec = []
         self._symbolic_built = False
-        self._loss_tracker = metrics_mod.Mean(name="loss")
+        self._loss_tracker_metric = None
         self._output_loss_trackers = {}
         self.compile_args = {}
+
+    @property
+    def _loss_tracker(self):
+        """The ``loss`` Mean (made on first use, so an uncompiled model needs no metrics module)."""
+        if self._loss_tracker_metric is None:
+            from kspec import metrics as metrics_mod
+            self._loss_tracker_metric = metrics_mod.Mean(name="loss")
+        return self._loss_tracker_metric
 
     # -- subclass interface ----------------------------------------------------------------------------
     layers = ()
@@ -103,14 +118,26 @@ class Model:
     # -- compile ---------------------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
                 run_eagerly=False, steps_per_execution=1, jit_compile="auto"):
-        self.optimizer = optimizers.get(optimizer)
+        """Set the optimizer, the loss of each output (with its weight) and the metrics, as Keras 3 does.
+
+        With several outputs, ``loss`` is one loss for every output, a list (one per output, in
+        ``output_names`` order) or a dict naming every output (``None`` for an output without a loss);
+        ``metrics``/``weighted_metrics`` are a dict by output name or a list with one entry per output.
+        What Keras 3 rejects raises a ValueError here (Keras raises on the first fit/evaluate).
+        """
+        from kspec import metrics as metrics_mod, optimizers
+
         names = list(self.output_names)
-        self._outputs_spec = [
-            _Output(name, _per_output(loss, names, i), _per_output(loss_weights, names, i),
-                    _metrics_for(metrics, names, i), _metrics_for(weighted_metrics, names, i))
-            for i, name in enumerate(names)]
-        self._output_loss_trackers = ({o.name: metrics_mod.Mean(name=f"{o.name}_loss")
-                                       for o in self._outputs_spec} if len(names) > 1 else {})
+        per_loss, per_weight = losses_per_output(loss, loss_weights, names)
+        per_metrics = metrics_per_output(metrics, names, "metrics")
+        per_weighted = metrics_per_output(weighted_metrics, names, "weighted_metrics")
+        self.optimizer = optimizers.get(optimizer)
+        self._outputs_spec = [_Output(name, per_loss[i], per_weight[i], per_metrics[i], per_weighted[i])
+                              for i, name in enumerate(names)]
+        with_loss = [o for o in self._outputs_spec if o.loss is not None]
+        # Keras tracks each output's loss (``<output>_loss``) only when more than one loss is computed.
+        self._output_loss_trackers = ({o.name: metrics_mod.Mean(name=f"{o.name}_loss") for o in with_loss}
+                                      if len(with_loss) > 1 else {})
         self.compile_args = {"optimizer": optimizer, "loss": loss, "loss_weights": loss_weights,
                              "metrics": metrics, "weighted_metrics": weighted_metrics}
         self.compiled = True
@@ -275,6 +302,8 @@ class Model:
         if not self._symbolic_built:
             iterator.discard_build_draw()
             self._symbolic_built = True
+        from kspec.models import callbacks as callbacks_mod
+
         cbs = callbacks_mod.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
                                          stream=stream or sys.stderr, verbose=verbose, epochs=epochs,
                                          steps=iterator.num_batches)
@@ -310,6 +339,8 @@ class Model:
                  callbacks=None, return_dict=False, stream=None):
         """Loss and metrics over the data: a scalar (loss only), a list (``metrics_names`` first, then the
         other keys sorted) or a dict. ``callbacks`` may be a CallbackList (fit's validation passes its own)."""
+        from kspec.models import callbacks as callbacks_mod
+
         self._require_compiled()
         n = da.num_samples(x, y, sample_weight)
         batch_size = batch_size or (-(-n // steps) if steps else 32)
@@ -337,9 +368,13 @@ class Model:
         n = da.num_samples(x)
         batch_size = batch_size or (-(-n // steps) if steps else 32)
         iterator = da.EpochIterator(n, batch_size, steps, shuffle=False)
-        cbs = callbacks_mod.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
-                                         stream=stream or sys.stderr, verbose=verbose, epochs=1,
-                                         steps=iterator.num_batches)
+        if callbacks or verbose != 0:
+            from kspec.models import callbacks as callbacks_mod
+            cbs = callbacks_mod.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
+                                             stream=stream or sys.stderr, verbose=verbose, epochs=1,
+                                             steps=iterator.num_batches)
+        else:
+            cbs = _NoCallbacks()  # nothing to call: the callbacks module is not even imported
         self.stop_predicting = False
         cbs.on_predict_begin()
         parts = []
@@ -379,6 +414,8 @@ class Model:
         return self.predict_step(x)
 
     def _step_result(self, return_dict):
+        from kspec.models import callbacks as callbacks_mod
+
         logs = callbacks_mod.pythonify_logs(self.get_metrics_result())
         return logs if return_dict else self._flatten_in_order(logs)
 
@@ -409,6 +446,17 @@ class Model:
                       stream=stream)
 
 
+class _NoCallbacks:
+    """Stands in for a CallbackList with no callbacks: every hook does nothing."""
+
+    def __getattr__(self, hook):
+        return _do_nothing
+
+
+def _do_nothing(*args, **kwargs):
+    return None
+
+
 def _check_overwrite(filepath, overwrite):
     import os
     if not overwrite and os.path.exists(filepath):
@@ -426,25 +474,6 @@ def _unique(items):
 
 def _unique_layers(layers):
     return _unique(list(layers))
-
-
-def _per_output(value, names, i):
-    if isinstance(value, dict):
-        return value.get(names[i])
-    if isinstance(value, (list, tuple)):
-        return value[i] if i < len(value) else None
-    return value
-
-
-def _metrics_for(metrics, names, i):
-    if metrics is None:
-        return []
-    if isinstance(metrics, dict):
-        m = metrics.get(names[i], [])
-        return m if isinstance(m, (list, tuple)) else [m]
-    if isinstance(metrics, (list, tuple)) and len(names) > 1 and metrics and isinstance(metrics[0], (list, tuple)):
-        return list(metrics[i])
-    return list(metrics) if isinstance(metrics, (list, tuple)) else [metrics]
 
 
 def _unpack_validation(data):
