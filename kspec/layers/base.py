@@ -42,8 +42,10 @@ def _record_init(init):
             bound.apply_defaults()
             recorded = dict(bound.arguments)
             recorded.pop("self")
-            recorded.update(recorded.pop("kwargs", {}))
+            extra = recorded.pop("kwargs", {})
+            recorded.update(extra)
             self._init_args = recorded
+            self._init_extra = frozenset(extra)  # passed through **kwargs, not the layer's own arguments
         init(self, *args, **kwargs)
 
     wrapper.__signature__ = signature
@@ -68,6 +70,7 @@ class Layer:
     def __init__(self, name=None, trainable=True, dtype=None, activity_regularizer=None, **kwargs):
         if not hasattr(self, "_init_args"):
             self._init_args = {}
+            self._init_extra = frozenset()
         for key in kwargs:
             if key not in LEGACY_SHAPE_KWARGS:
                 raise TypeError(f"{type(self).__name__}: unrecognized keyword argument {key!r}")
@@ -213,7 +216,7 @@ class Layer:
         order. An attribute with an argument's name is serialized in place of the raw argument."""
         config = self._base_config()
         for key, value in self._init_args.items():
-            if key in _BASE_KEYS or key in LEGACY_SHAPE_KWARGS:
+            if key in _BASE_KEYS or (key in LEGACY_SHAPE_KWARGS and key in self._init_extra):
                 continue
             config[key] = serialize(getattr(self, key, value))
         return config
