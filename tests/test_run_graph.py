@@ -203,3 +203,16 @@ def test_residual_mlp_on_a_fashion_mnist_subset(tmp_path):
     assert probs.shape == (100, 10), f"shape {probs.shape}"
     assert float(np.mean(run.to_classes(probs) == y[:100])) >= 0.45, "predict on raw test images"
     assert run.evaluate(result.run_dir) == result.metrics, "evaluate disagrees with train's test metrics"
+
+
+def test_one_key_loss_and_metrics_dicts_name_an_output(tmp_path):
+    """``loss: {species: ...}`` with the model's only output name is a per-output mapping, not a class."""
+    spec = open(os.path.join(CONFIGS, "two_input.yaml")).read().replace("data/", os.path.join(CONFIGS, "data") + "/")
+    spec = spec.replace("  loss: categorical_crossentropy", "  loss: {species: categorical_crossentropy}")
+    spec = spec.replace("  metrics: [accuracy]", "  metrics: {species: [accuracy]}")
+    assert "loss: {species:" in spec and "metrics: {species:" in spec, "the config's compile section changed"
+    path = tmp_path / "one_key.yaml"
+    path.write_text(spec)
+    result = run.train(str(path), run_dir=str(tmp_path / "run"), overrides=["fit.epochs=2"], verbose=0,
+                       stream=io.StringIO())
+    assert set(result.metrics) == {"accuracy", "loss"}, f"metric keys {sorted(result.metrics)}"

@@ -79,7 +79,7 @@ def compile_model(model, spec, doc=None):
     except _EXPECTED as e:
         errors.append(_diag(doc, ("compile", "optimizer"), f"optimizer: {_message(e)}"))
     loss = compile_args.get("loss")
-    for path, value in _each_output(loss, ("compile", "loss")):
+    for path, value in _each_output(loss, ("compile", "loss"), model.output_names):
         try:
             with _captured(doc, path):
                 losses.get(value)
@@ -154,10 +154,11 @@ def _input_shape_of(model):
     return model.input_shape
 
 
-def _each_output(value, path):
+def _each_output(value, path, output_names=()):
+    """(path, value) of each output's entry: a list, a dict by output name, or one shared value."""
     if isinstance(value, list):
         return [(path + (i,), v) for i, v in enumerate(value) if v is not None]
-    if isinstance(value, dict) and len(value) > 1:
+    if isinstance(value, dict) and (len(value) > 1 or next(iter(value), None) in output_names):
         return [(path + (k,), v) for k, v in value.items() if v is not None]
     return [] if value is None else [(path, value)]
 

@@ -132,17 +132,29 @@ class SectionRules:
                      hint="e.g. loss: categorical_crossentropy", key="compile" in (self.doc.data or {}))
         return out
 
+    def _per_output_mapping(self, value):
+        """A dict maps output names to values when it has several keys or its one key names a model
+        output (``loss: {species: mse}``); otherwise it is one object (``{Huber: {delta: 2}}``)."""
+        if not isinstance(value, dict):
+            return False
+        if len(value) > 1:
+            return True
+        model = (self.doc.data or {}).get("model") if isinstance(self.doc.data, dict) else None
+        outputs = model.get("outputs") if isinstance(model, dict) else None
+        outputs = [outputs] if isinstance(outputs, str) else outputs
+        return isinstance(outputs, list) and next(iter(value)) in outputs
+
     def per_output(self, fn, value, path):
         if isinstance(value, list):
             return [fn(v, path + (i,)) for i, v in enumerate(value)]
-        if isinstance(value, dict) and len(value) > 1:
+        if self._per_output_mapping(value):
             return {k: fn(v, path + (k,)) for k, v in value.items()}
         return fn(value, path)
 
     def metrics(self, value, path):
         if value is None:
             return []
-        if isinstance(value, dict) and len(value) > 1:  # per output
+        if self._per_output_mapping(value):  # per output
             return {k: self.metrics(v, path + (k,)) for k, v in value.items()}
         items = value if isinstance(value, list) else [value]
         out = []
