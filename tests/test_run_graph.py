@@ -207,7 +207,8 @@ def test_residual_mlp_on_a_fashion_mnist_subset(tmp_path):
 
 def test_one_key_loss_and_metrics_dicts_name_an_output(tmp_path):
     """``loss: {species: ...}`` with the model's only output name is a per-output mapping, not a class."""
-    spec = open(os.path.join(CONFIGS, "two_input.yaml")).read().replace("data/", os.path.join(CONFIGS, "data") + "/")
+    with open(os.path.join(CONFIGS, "two_input.yaml")) as f:
+        spec = f.read().replace("data/", os.path.join(CONFIGS, "data") + "/")
     spec = spec.replace("  loss: categorical_crossentropy", "  loss: {species: categorical_crossentropy}")
     spec = spec.replace("  metrics: [accuracy]", "  metrics: {species: [accuracy]}")
     assert "loss: {species:" in spec and "metrics: {species:" in spec, "the config's compile section changed"
