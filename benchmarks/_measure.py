@@ -16,11 +16,12 @@ finally:
 """
 
 
-def run_script(script, args=(), env=None, cwd=None):
-    """Run ``script`` with ``args``; returns (stdout lines without the marker, peak RSS in MiB)."""
+def run_script(script, args=(), env=None, cwd=None, python=None):
+    """Run ``script`` with ``args`` (under ``python``, default this interpreter); returns (stdout lines
+    without the marker, peak RSS in MiB)."""
     code = _WRAPPER.format(argv=[script, *map(str, args)], path=os.path.dirname(os.path.abspath(script)),
                            script=os.path.abspath(script))
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=cwd)
+    proc = subprocess.run([python or sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=cwd)
     if proc.returncode != 0:
         raise RuntimeError(f"{script} failed:\n{proc.stderr[-2000:]}")
     lines, peak = [], None

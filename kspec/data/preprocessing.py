@@ -253,6 +253,8 @@ class Limit(Step):
 
 # The one table of step names: the validator, docs and build_pipeline read it.
 STEPS = {cls.name: cls for cls in (Scale, Reshape, OneHot, AsType, Standardize, Limit)}
+from kspec.data.sequences import PadSequences, TextVectorize  # noqa: E402  (they subclass Step)
+STEPS.update({PadSequences.name: PadSequences, TextVectorize.name: TextVectorize})
 
 
 def build_pipeline(steps):

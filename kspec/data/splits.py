@@ -154,7 +154,8 @@ def _check(x, y):
         arrays = {**arrays, **({f"y.{k}": v for k, v in y.items()} if isinstance(y, dict) else {"y": y})}
     lengths = {}
     for k, a in arrays.items():
-        if not isinstance(a, np.ndarray) or a.dtype.kind not in "biuf":
+        kinds = "biuf" if k.startswith("y") else "biufUO"  # x may be text or ragged ids (sequence steps)
+        if not isinstance(a, np.ndarray) or a.dtype.kind not in kinds:
             raise DataError(f"{k} is not a numeric array (dtype {getattr(a, 'dtype', type(a))})")
         if a.ndim == 0:
             raise DataError(f"{k} is a scalar, not an array of samples")

@@ -5,6 +5,7 @@ from kspec import backend, constraints, initializers, regularizers
 from kspec.engine import Tensor, as_tensor, ops
 from kspec.layers.base import Layer
 from kspec.registry import register
+from kspec.serialization import serialize
 
 
 @register("layer")
@@ -60,9 +61,14 @@ class Embedding(Layer):
         return tuple(input_shape) + (self.output_dim,)
 
     def get_config(self):
-        config = super().get_config()
-        for key in ("weights", "lora_rank", "lora_alpha", "input_length"):
-            config.pop(key, None)
+        # built by hand: the base skips ``input_dim`` (a legacy shape keyword of other layers)
+        config = self._base_config()
+        config.update(input_dim=self.input_dim, output_dim=self.output_dim,
+                      embeddings_initializer=serialize(self.embeddings_initializer),
+                      embeddings_regularizer=serialize(self.embeddings_regularizer),
+                      activity_regularizer=serialize(self.activity_regularizer),
+                      embeddings_constraint=serialize(self.embeddings_constraint), mask_zero=self.mask_zero,
+                      quantization_config=None)
         return config
 
 

@@ -341,8 +341,10 @@ class GRU(RNN):
             r = self.recurrent_activation(xz_r + hz_r)
             hh = self.activation(xz_h + r * hz_h)
         else:
-            z = self.recurrent_activation(xz_z + ops.matmul(h_zr[0], ops.getitem(kernel_zr, (slice(None), slice(0, u)))))
-            r = self.recurrent_activation(xz_r + ops.matmul(h_zr[1], ops.getitem(kernel_zr, (slice(None), slice(u, 2 * u)))))
+            kernel_z = ops.getitem(kernel_zr, (slice(None), slice(0, u)))
+            kernel_r = ops.getitem(kernel_zr, (slice(None), slice(u, 2 * u)))
+            z = self.recurrent_activation(xz_z + ops.matmul(h_zr[0], kernel_z))
+            r = self.recurrent_activation(xz_r + ops.matmul(h_zr[1], kernel_r))
             hh = self.activation(xz_h + ops.matmul(r * h_h, kernel_h))
         h = z * h + (1 - z) * hh
         return h, [h]

@@ -6,7 +6,7 @@ spec layer entry (``{"LSTM": {"units": 64}}``, ``{"Dense": 10}``, ``"Flatten"``)
 import inspect
 
 from kspec import registry
-from kspec.engine import ops
+from kspec.engine import as_tensor, ops
 from kspec.layers.base import Layer
 from kspec.registry import register
 
@@ -103,7 +103,8 @@ class Bidirectional(Layer):
     def build(self, input_shape):
         for sub in self._sublayers():
             sub.ensure_built(input_shape)
-            sub.set_weight_paths(f"{self.name}/{sub.name}")
+            if hasattr(sub, "set_weight_paths"):
+                sub.set_weight_paths(f"{self.name}/{sub.name}")
         if self._initial_weights:
             self.set_weights(self._initial_weights)
             self._initial_weights = None
@@ -202,10 +203,11 @@ class TimeDistributed(Layer):
         return [("", self.name, []), ("layer", self.layer.name, self.layer.weights)]
 
     def call(self, inputs, training=False, mask=None):
-        x = ops.reshape(inputs, (-1,) + tuple(inputs.shape[2:])) if hasattr(inputs, "shape") else inputs
-        inner_mask = None if mask is None else backend_reshape(mask, (-1,) + tuple(mask.shape[2:]))
+        inputs = as_tensor(inputs)
+        x = ops.reshape(inputs, (-1,) + tuple(inputs.shape[2:]))          # (N*T, ...)
+        inner_mask = None if mask is None else mask.reshape((-1,) + tuple(mask.shape[2:]))
         out = self.layer(x, training=training, mask=inner_mask)
-        out.keras_mask = None
+        out.keras_mask = None   # the wrapper's own mask (the input's) is set by the base class
         return ops.reshape(out, (inputs.shape[0], inputs.shape[1]) + tuple(out.shape[1:]))
 
     def compute_output_shape(self, input_shape):
@@ -216,7 +218,3 @@ class TimeDistributed(Layer):
         config = self._base_config()
         config["layer"] = serialize_layer(self.layer)
         return config
-
-
-def backend_reshape(mask, shape):
-    return mask.reshape(shape)

@@ -84,6 +84,8 @@ def im2col(xpad, ksize, strides, dilation, out_hw, tag="conv_cols", ones_column=
         full = workspace.take(tag + "+1", (n * ho * wo, kh * kw * c + 1), xpad.dtype)
         full[:, -1] = 1
         cols = full[:, :-1].reshape(n, ho, wo, kh, kw, c)     # a view: rows split, columns split
+        if cols.base is not full:
+            raise RuntimeError("im2col: the column view lost its ones-extended buffer")
     else:
         cols = workspace.take(tag, (n, ho, wo, kh, kw, c), xpad.dtype)
     (sh, sw), (dh, dw) = strides, dilation
@@ -196,22 +198,20 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, gr
     fused_bias = bias is not None and groups == 1
     cols = im2col(xpad, (kh, kw), strides, dilation, (ho, wo), ones_column=fused_bias)
     out = workspace.take("conv_out", (m, f), x.dtype)
-    if fused_bias:  # [cols | 1] @ [[K], [b]]: the bias rides in the GEMM
-        cols2d = cols.base if cols.base.shape == (m, taps * c + 1) else None
-        if cols2d is None:
-            raise RuntimeError("conv2d: the column buffer is not a view of its ones-extended base")
-        weights = xp.concatenate([kernel.data.reshape(taps * c, f), bias.data.reshape(1, f)])
-        xp.matmul(cols2d, weights, out=out)
-    else:
+    if groups > 1:
         cols2d = cols.reshape(m, taps * c)
-    if groups == 1 and not fused_bias:
-        xp.matmul(cols2d, kernel.data.reshape(taps * c, f), out=out)
-    elif groups > 1:
         colsg = _grouped(cols2d, groups, taps)
         kg = kernel.data.reshape(taps * cg, groups, f // groups).transpose(1, 0, 2)
         out[...] = (colsg @ kg).transpose(1, 0, 2).reshape(m, f)
         if bias is not None:
             out += bias.data
+    elif fused_bias:  # [cols | 1] @ [[K], [b]]: the bias rides in the GEMM
+        cols2d = cols.base                                   # (M, taps*C + 1), see im2col
+        weights = xp.concatenate([kernel.data.reshape(taps * c, f), bias.data.reshape(1, f)])
+        xp.matmul(cols2d, weights, out=out)
+    else:
+        cols2d = cols.reshape(m, taps * c)
+        xp.matmul(cols2d, kernel.data.reshape(taps * c, f), out=out)
     if relu:
         _relu_inplace(out, max(ho * wo, 1))
     parents = (x, kernel) if bias is None else (x, kernel, bias)

@@ -55,7 +55,7 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid"):
     xp = backend.xp
     x = as_tensor(x)
     pool, strides, pads, ho, wo = _geometry(x, pool_size, strides, padding)
-    n, h, w, c = x.shape
+    n, c = x.shape[0], x.shape[3]
     (ph, pw) = pool
     tiled = _tiled(pool, strides, pads)
     xpad = x.data if tiled else pad_input(x.data, pads, "pool_pad", value=-xp.inf)

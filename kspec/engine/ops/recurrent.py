@@ -31,6 +31,14 @@ def _sigmoid_(a):
     xp.reciprocal(a, out=a)
 
 
+def _sigmoid_negated_(a):
+    """sigmoid(z) in place from a = -z (the LSTM's weights for the sigmoid gates come negated)."""
+    xp = backend.xp
+    xp.exp(a, out=a)
+    a += 1
+    xp.reciprocal(a, out=a)
+
+
 def _hard_sigmoid_(a):  # Keras 3: relu6(x + 3) / 6
     xp = backend.xp
     a += 3
@@ -38,33 +46,33 @@ def _hard_sigmoid_(a):  # Keras 3: relu6(x + 3) / 6
     a /= 6
 
 
-def _d_tanh(y, g):
-    t = y * y
+def _d_tanh(y, g, t):
+    backend.xp.multiply(y, y, out=t)
     backend.xp.subtract(1, t, out=t)
     g *= t
 
 
-def _d_sigmoid(y, g):
-    t = 1 - y
+def _d_sigmoid(y, g, t):
+    backend.xp.subtract(1, y, out=t)
     t *= y
     g *= t
 
 
-def _d_hard_sigmoid(y, g):
+def _d_hard_sigmoid(y, g, t):
     g *= ((y > 0) & (y < 1)) * y.dtype.type(1.0 / 6.0)
 
 
-def _d_relu(y, g):
+def _d_relu(y, g, t):
     g *= y > 0
 
 
-# name -> (in-place forward, in-place "g *= f'(x)" from y = f(x))
+# name -> (in-place forward, in-place "g *= f'(x)" from y = f(x), with a scratch array t shaped like y)
 ACTIVATIONS = {
     "tanh": (lambda a: backend.xp.tanh(a, out=a), _d_tanh),
     "sigmoid": (_sigmoid_, _d_sigmoid),
     "hard_sigmoid": (_hard_sigmoid_, _d_hard_sigmoid),
     "relu": (lambda a: backend.xp.maximum(a, 0, out=a), _d_relu),
-    "linear": (lambda a: None, lambda y, g: None),
+    "linear": (lambda a: None, lambda y, g, t: None),
 }
 
 
@@ -86,11 +94,16 @@ class _Cell:
         self.act, self.d_act = ACTIVATIONS[activation]
         self.ract, self.d_ract = ACTIVATIONS[recurrent_activation]
         self.W, self.U = kernel, recurrent_kernel
+        self.W_in = kernel      # the kernel the input projection uses (the LSTM's may be sign-flipped)
         self.b = None
 
     def allocate(self, T, n, dtype):
         self.tmp = backend.xp.empty((n, self.U.shape[1]), dtype=dtype)
         self.dA = workspace.take("rnn_dA", self.A.shape, dtype)
+        self.scratch = backend.xp.empty((n, self.A.shape[2]), dtype=dtype)   # derivative temporaries
+
+    def scr(self, width):
+        return self.scratch[:, :width]
 
     def input_gate_bias_grad(self, dA2d):
         return dA2d.sum(axis=0)
@@ -117,7 +130,7 @@ class _SimpleRNN(_Cell):
     def back_step(self, t, d):
         da = self.dA[t]
         da[...] = d[0]
-        self.d_act(self.A[t], da)
+        self.d_act(self.A[t], da, self.scratch)
         return [da @ self.UT]
 
 
@@ -134,6 +147,13 @@ class _LSTM(_Cell):
         self.b = None if bias is None else bias[self.perm]
         self.UT = xp.ascontiguousarray(self.U.T)
         self.act_name = activation
+        if recurrent_activation == "sigmoid":
+            # project -z for the sigmoid gates (an exact sign flip), so sigmoid = 1 / (1 + exp(a)): one call less
+            sign = xp.ones(4 * u, dtype=kernel.dtype)
+            sign[:3 * u] = -1
+            self.W_in, self.U = self.W * sign, self.U * sign
+            self.b = None if self.b is None else self.b * sign
+            self.ract = _sigmoid_negated_
 
     def allocate(self, T, n, dtype):
         super().allocate(T, n, dtype)
@@ -165,14 +185,14 @@ class _LSTM(_Cell):
         g, tc, dz = self.A[t], self.TC[t], self.dA[t]
         xp.multiply(dh, tc, out=dz[:, 2 * u:3 * u])           # d o
         dct = dh * g[:, 2 * u:3 * u]
-        self.d_act(tc, dct)
+        self.d_act(tc, dct, self.scr(u))
         dct += dc                                              # total d c_t
         xp.multiply(dct, g[:, 3 * u:], out=dz[:, :u])          # d i
         xp.multiply(dct, g[:, :u], out=dz[:, 3 * u:])          # d candidate
         xp.multiply(dct, self.C[t], out=dz[:, u:2 * u])        # d f
         dct *= g[:, u:2 * u]                                   # d c_{t-1}
-        self.d_ract(g[:, :3 * u], dz[:, :3 * u])
-        self.d_act(g[:, 3 * u:], dz[:, 3 * u:])
+        self.d_ract(g[:, :3 * u], dz[:, :3 * u], self.scr(3 * u))
+        self.d_act(g[:, 3 * u:], dz[:, 3 * u:], self.scr(u))
         return [dz @ self.UT, dct]
 
     def weight_grads(self, xs2d, h_prev2d, dA2d, need):
@@ -253,18 +273,18 @@ class _GRU(_Cell):
         dah = da[:, 2 * u:]
         xp.subtract(1, z, out=dah)                             # d hh = dh (1 - z)
         dah *= dh
-        self.d_act(hh, dah)
+        self.d_act(hh, dah, self.scr(u))
         if self.reset_after:
             hz, dhz = self.HZ[t], self.dHZ[t]
             xp.multiply(dah, r, out=dhz[:, 2 * u:])
             xp.multiply(dah, hz[:, 2 * u:], out=da[:, u:2 * u])   # d r
-            self.d_ract(a[:, :2 * u], da[:, :2 * u])
+            self.d_ract(a[:, :2 * u], da[:, :2 * u], self.scr(2 * u))
             dhz[:, :2 * u] = da[:, :2 * u]
             dh_prev = dhz @ self.UT
         else:
             drh = dah @ self.U_hT
             xp.multiply(drh, h_prev, out=da[:, u:2 * u])          # d r
-            self.d_ract(a[:, :2 * u], da[:, :2 * u])
+            self.d_ract(a[:, :2 * u], da[:, :2 * u], self.scr(2 * u))
             dh_prev = da[:, :2 * u] @ self.U_zrT
             drh *= r
             dh_prev += drh
@@ -301,12 +321,12 @@ def _run(cell, x, kernel, recurrent_kernel, bias, initial_state, mask, go_backwa
     xs[...] = x.data.transpose(1, 0, 2)[::-1] if go_backwards else x.data.transpose(1, 0, 2)
     xs2d = xs.reshape(T * n, d)
     cell.A = workspace.take(op + "_A", (T, n, cell.W.shape[1]), dtype)
-    xp.matmul(xs2d, cell.W, out=cell.A.reshape(T * n, -1))
+    xp.matmul(xs2d, cell.W_in, out=cell.A.reshape(T * n, -1))
     if cell.b is not None:
         cell.A += cell.b
     cell.allocate(T, n, dtype)
 
-    Y = xp.empty((T + 1 + S, n, u), dtype=dtype)
+    Y = workspace.take(op + "_Y", (T + 1 + S, n, u), dtype)   # handed out again only once nothing holds it
     separate_outputs = mask is not None and zero_output_for_mask
     H = xp.empty((T + 1, n, u), dtype=dtype) if separate_outputs else Y[:T + 1]
     states = [H] + [workspace.take(f"{op}_state{k}", (T + 1, n, u), dtype) for k in range(1, S)]
@@ -366,6 +386,7 @@ def _run(cell, x, kernel, recurrent_kernel, bias, initial_state, mask, go_backwa
         if x.requires_grad:
             dxs = (dA2d @ cell.W.T).reshape(T, n, d)
             dx = (dxs[::-1] if go_backwards else dxs).transpose(1, 0, 2)
+        carry[0] = carry[0] + gY[0]      # row 0 of Y is h0 itself
         grads = (dx, dk, du) + (() if bias is None else (db,))
         return grads + tuple(c if s.requires_grad else None for c, s in zip(carry, inits))
 

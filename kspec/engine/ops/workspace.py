@@ -12,7 +12,7 @@ import sys
 from kspec import backend
 
 MAX_PER_KEY = 3            # arrays kept per (tag, shape, dtype)
-MAX_BYTES = 1 << 30        # total kept; the least recently used keys are dropped beyond this
+MAX_BYTES = 256 << 20      # total kept; the least recently used keys are dropped beyond this
 
 _pools = collections.OrderedDict()   # key -> list of arrays
 _bytes = 0
