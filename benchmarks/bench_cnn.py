@@ -7,7 +7,7 @@ runs ``--repeat`` times, alternating, since the machine may be shared; the best 
 Prints every epoch's seconds, the best of each, their ratio (target <= 1.0) and each process's peak memory.
 
 Usage: python benchmarks/bench_cnn.py [EPOCHS] [--repeat N] [--peer-python PY] [--shared DIR]
-The peer's Python (with torch) comes from --peer-python or $KSPEC_PEER_PYTHON (default /work/tref/bin/python).
+The peer's Python (with torch) comes from --peer-python or $KSPEC_PEER_PYTHON (default: this Python).
 """
 import argparse
 import os
@@ -42,7 +42,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("epochs", nargs="?", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=2, help="runs of each side (alternating); best is reported")
-    parser.add_argument("--peer-python", default=os.environ.get("KSPEC_PEER_PYTHON", "/work/tref/bin/python"))
+    parser.add_argument("--peer-python", default=os.environ.get("KSPEC_PEER_PYTHON", sys.executable))
     parser.add_argument("--shared", default=os.environ.get("KSPEC_SHARED", os.path.join(REPO, "..", "shared")))
     parser.add_argument("--skip-peer", action="store_true", help="time kspec only")
     args = parser.parse_args()

@@ -8,8 +8,8 @@ best to the faster peer's (target <= 1.0).
 
 Usage: python benchmarks/bench_lstm.py [EPOCHS] [--repeat N] [--torch-python PY] [--keras-python PY]
        [--shared DIR] [--kspec-threads N] [--only kspec,torch,keras]
-Peer interpreters default to $KSPEC_TORCH_PYTHON / $KSPEC_KERAS_PYTHON, else /work/tref/bin/python and
-/work/kref/bin/python. ``--kspec-threads`` sets OPENBLAS_NUM_THREADS for kspec (default: OpenBLAS's own).
+Peer interpreters default to $KSPEC_TORCH_PYTHON / $KSPEC_KERAS_PYTHON, else this Python for both
+(a venv with torch, one with keras and jax). ``--kspec-threads`` sets OPENBLAS_NUM_THREADS for kspec (default: OpenBLAS's own).
 """
 import argparse
 import os
@@ -27,8 +27,8 @@ def main():
     parser.add_argument("epochs", nargs="?", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--shared", default=os.environ.get("KSPEC_SHARED", os.path.join(REPO, "..", "shared")))
-    parser.add_argument("--torch-python", default=os.environ.get("KSPEC_TORCH_PYTHON", "/work/tref/bin/python"))
-    parser.add_argument("--keras-python", default=os.environ.get("KSPEC_KERAS_PYTHON", "/work/kref/bin/python"))
+    parser.add_argument("--torch-python", default=os.environ.get("KSPEC_TORCH_PYTHON", sys.executable))
+    parser.add_argument("--keras-python", default=os.environ.get("KSPEC_KERAS_PYTHON", sys.executable))
     parser.add_argument("--kspec-threads", type=int, default=None)
     parser.add_argument("--only", default="kspec,torch,keras")
     args = parser.parse_args()

@@ -2,7 +2,7 @@
 
 The same check runs without pytest in two steps (kspec writes, the reference venv's Keras reads):
 ``python tools/check_keras_loads_kspec.py write DIR`` then
-``KERAS_BACKEND=jax /work/kref/bin/python tools/check_keras_loads_kspec.py check DIR``.
+``KERAS_BACKEND=jax python tools/check_keras_loads_kspec.py check DIR``.
 """
 import importlib.util
 import os

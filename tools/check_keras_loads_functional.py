@@ -1,7 +1,7 @@
 """Check that real Keras 3 opens the graph (Functional) model files kspec writes and predicts the same.
 
     python tools/check_keras_loads_functional.py write DIR                               # kspec writes
-    KERAS_BACKEND=jax /work/kref/bin/python tools/check_keras_loads_functional.py check DIR  # Keras reads
+    KERAS_BACKEND=jax python tools/check_keras_loads_functional.py check DIR  # Keras reads
 
 ``write`` builds the graphs of tests/_functional_graphs.py (two inputs, residual Adds, a shared encoder
 with Subtract/Dot/Multiply, two outputs with per-output losses, an Embedding mask through Add/Minimum),

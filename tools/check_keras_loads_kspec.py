@@ -3,7 +3,7 @@
 Two steps, two interpreters:
 
     python tools/check_keras_loads_kspec.py write DIR                              # kspec writes files
-    KERAS_BACKEND=jax /work/kref/bin/python tools/check_keras_loads_kspec.py check DIR   # Keras reads them
+    KERAS_BACKEND=jax python tools/check_keras_loads_kspec.py check DIR   # Keras reads them
 
 ``write`` trains small kspec models a few steps and saves each as a whole-model ``.h5``, a ``.weights.h5``
 and a legacy weights-only ``.h5``, plus ``<case>.npz`` (input, targets, kspec's predictions, optimizer

@@ -2,7 +2,7 @@
 
 Run with the reference venv (Keras 3.15.1, JAX backend), never from the tests:
 
-    KERAS_BACKEND=jax /work/kref/bin/python tools/make_golden_activations.py
+    KERAS_BACKEND=jax python tools/make_golden_activations.py
 
 Writes to tests/fixtures/:
 

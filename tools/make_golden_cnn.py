@@ -2,7 +2,7 @@
 
 Run with the reference venv (never from the tests):
 
-    KERAS_BACKEND=jax /work/kref/bin/python tools/make_golden_cnn.py
+    KERAS_BACKEND=jax python tools/make_golden_cnn.py
 
 Writes to tests/fixtures/:
 

@@ -1,7 +1,7 @@
 """Golden fixture: which ``compile`` arguments Keras 3.15.1 rejects for a model with several outputs, and
 which log keys the accepted ones give.
 
-    KERAS_BACKEND=jax /work/kref/bin/python tools/make_golden_compile_checks.py
+    KERAS_BACKEND=jax python tools/make_golden_compile_checks.py
 
 Writes ``tests/fixtures/compile_checks.json``: per case, the compile arguments (optimizer left out), the
 model (``two_output``: outputs out_a (3 units, softmax) and out_b (1 unit); ``one_output``: output out) and

@@ -1,6 +1,6 @@
 """Golden fixtures for graph (functional) models and merge layers, from Keras 3.15.1 on JAX.
 
-    KERAS_BACKEND=jax COLUMNS=80 /work/kref/bin/python tools/make_golden_functional.py
+    KERAS_BACKEND=jax COLUMNS=80 python tools/make_golden_functional.py
 
 Writes to tests/fixtures/:
 * ``functional_golden.json``: per model case, Keras's ``get_config()``, the legacy-.h5 ``model_config``,

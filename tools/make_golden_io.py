@@ -2,7 +2,7 @@
 
 Run with the reference venv (never from the tests):
 
-    KERAS_BACKEND=jax /work/kref/bin/python tools/make_golden_io.py
+    KERAS_BACKEND=jax python tools/make_golden_io.py
 
 Writes to tests/fixtures/io/:
 

@@ -1,7 +1,7 @@
 """Golden fixtures for kspec's losses and metrics, computed by Keras 3 (JAX backend).
 
 Run with the reference venv (never from the tests):
-    KERAS_BACKEND=jax /work/kref/bin/python tools/make_golden_losses_metrics.py
+    KERAS_BACKEND=jax python tools/make_golden_losses_metrics.py
 
 Writes tests/fixtures/losses_golden.json and tests/fixtures/metrics_golden.json:
 - losses: per case the inputs, the loss under every reduction (with sample weights), the default

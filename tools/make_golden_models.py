@@ -2,7 +2,7 @@
 
 Run with the reference venv (Keras 3.15.1, JAX backend):
 
-    KERAS_BACKEND=jax COLUMNS=80 /work/kref/bin/python tools/make_golden_models.py
+    KERAS_BACKEND=jax COLUMNS=80 python tools/make_golden_models.py
 
 Writes tests/fixtures/models_summary.json, models_fit.json and models_progress.json. Progress output is
 captured with a fake clock: a ``Tick`` callback advances it by scripted amounts at each batch start, so

@@ -1,6 +1,6 @@
 """Golden fixtures for the recurrent layers, from Keras 3 on JAX.
 
-Run: KERAS_BACKEND=jax /work/kref/bin/python tools/make_golden_rnn.py
+Run: KERAS_BACKEND=jax python tools/make_golden_rnn.py
 Writes tests/fixtures/rnn_golden.npz with, per case ``<case>/...``: the inputs (and mask), the weights set
 into the layer, and Keras's outputs; and two short training runs (shuffle off) with their initial and
 final weights and per-epoch losses. Tests read the file and never import Keras.

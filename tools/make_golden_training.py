@@ -2,7 +2,7 @@
 
 Run with the reference venv (Keras 3.15.1, JAX backend):
 
-    KERAS_BACKEND=jax /work/kref/bin/python tools/make_golden_training.py
+    KERAS_BACKEND=jax python tools/make_golden_training.py
 
 Writes to tests/fixtures/:
   training_parity.npz   x, y_cce, y_mse, the initial weights w0..w5; ``weights`` (cases, n): each case's
