@@ -68,11 +68,8 @@ class _Conv(Layer):
                              f"Received: groups={groups}, filters={filters}.")
         self.filters = filters
         self.groups = groups
-        self.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size")
-        self.strides = standardize_tuple(strides, rank, "strides")
-        self.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate")
-        self.padding = standardize_padding(padding, allow_causal=rank == 1)
-        self.data_format = channels_last_only(data_format, type(self).__name__)
+        _set_window(self, rank, kernel_size, strides, dilation_rate, padding, data_format,
+                    allow_causal=rank == 1)
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise ValueError("`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
                              f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}")
@@ -132,6 +129,16 @@ class _Conv(Layer):
         return config
 
 
+
+def _set_window(layer, rank, kernel_size, strides, dilation_rate, padding, data_format, allow_causal=False):
+    """Normalize and store a convolution's window arguments (kernel_size, strides, dilation_rate,
+    padding, data_format) on ``layer``, as Keras's conv layers do."""
+    layer.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size")
+    layer.strides = standardize_tuple(strides, rank, "strides")
+    layer.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate")
+    layer.padding = standardize_padding(padding, allow_causal=allow_causal)
+    layer.data_format = channels_last_only(data_format, type(layer).__name__)
+
 @register("layer", "Convolution1D")
 class Conv1D(_Conv):
     """1-D convolution: (batch, steps, channels) -> (batch, new_steps, filters).
@@ -189,10 +196,7 @@ class Conv2DTranspose(Layer):
             raise ValueError("Invalid value for argument `filters`. Expected a strictly positive value. "
                              f"Received filters={filters!r}.")
         self.filters = filters
-        self.kernel_size = standardize_tuple(kernel_size, 2, "kernel_size")
-        self.strides = standardize_tuple(strides, 2, "strides")
-        self.dilation_rate = standardize_tuple(dilation_rate, 2, "dilation_rate")
-        self.padding = standardize_padding(padding)
+        _set_window(self, 2, kernel_size, strides, dilation_rate, padding, data_format)
         self.output_padding = None if output_padding is None else \
             standardize_tuple(output_padding, 2, "output_padding", allow_zero=True)
         if self.output_padding is not None:
@@ -203,7 +207,6 @@ class Conv2DTranspose(Layer):
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise ValueError("`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
                              f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}")
-        self.data_format = channels_last_only(data_format, type(self).__name__)
         self.activation = activations.get(activation)
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -262,11 +265,7 @@ class DepthwiseConv2D(Layer):
             raise ValueError("Invalid value for argument `depth_multiplier`. Expected a strictly positive "
                              f"value. Received depth_multiplier={depth_multiplier!r}.")
         self.depth_multiplier = depth_multiplier
-        self.kernel_size = standardize_tuple(kernel_size, 2, "kernel_size")
-        self.strides = standardize_tuple(strides, 2, "strides")
-        self.dilation_rate = standardize_tuple(dilation_rate, 2, "dilation_rate")
-        self.padding = standardize_padding(padding)
-        self.data_format = channels_last_only(data_format, type(self).__name__)
+        _set_window(self, 2, kernel_size, strides, dilation_rate, padding, data_format)
         self.activation = activations.get(activation)
         self.use_bias = use_bias
         self.depthwise_initializer = initializers.get(depthwise_initializer)
@@ -328,11 +327,7 @@ class SeparableConv2D(Layer):
                              f"value. Received depth_multiplier={depth_multiplier!r}.")
         self.filters = filters
         self.depth_multiplier = depth_multiplier
-        self.kernel_size = standardize_tuple(kernel_size, 2, "kernel_size")
-        self.strides = standardize_tuple(strides, 2, "strides")
-        self.dilation_rate = standardize_tuple(dilation_rate, 2, "dilation_rate")
-        self.padding = standardize_padding(padding)
-        self.data_format = channels_last_only(data_format, type(self).__name__)
+        _set_window(self, 2, kernel_size, strides, dilation_rate, padding, data_format)
         self.activation = activations.get(activation)
         self.use_bias = use_bias
         self.depthwise_initializer = initializers.get(depthwise_initializer)
