@@ -38,26 +38,34 @@ def _positive(name, value):
     return value
 
 
-@register("schedule")
-class ExponentialDecay(LearningRateSchedule):
-    """``lr0 * decay_rate ** (step / decay_steps)``; with ``staircase`` the exponent is floored."""
+class _StepDecay(LearningRateSchedule):
+    """Shared by the schedules of ``p = step / decay_steps`` (floored with ``staircase``)."""
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps = _positive("decay_steps", decay_steps)
         self.decay_rate = decay_rate
         self.staircase = staircase
-        self.name = name
+        self.name = name or type(self).__name__
 
-    def __call__(self, step):
+    def _progress(self, step):
         p = f32(step) / f32(self.decay_steps)
-        if self.staircase:
-            p = f32(math.floor(p))
-        return f32(self.initial_learning_rate) * f32(self.decay_rate) ** p
+        return f32(math.floor(p)) if self.staircase else p
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
                 "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+
+
+@register("schedule")
+class ExponentialDecay(_StepDecay):
+    """``lr0 * decay_rate ** (step / decay_steps)``; with ``staircase`` the exponent is floored."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
+
+    def __call__(self, step):
+        return f32(self.initial_learning_rate) * f32(self.decay_rate) ** self._progress(step)
 
 
 @register("schedule")
@@ -118,25 +126,14 @@ class PolynomialDecay(LearningRateSchedule):
 
 
 @register("schedule")
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_StepDecay):
     """``lr0 / (1 + decay_rate * step / decay_steps)``; ``staircase`` floors ``step / decay_steps``."""
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="InverseTimeDecay"):
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = _positive("decay_steps", decay_steps)
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step):
-        p = f32(step) / f32(self.decay_steps)
-        if self.staircase:
-            p = f32(math.floor(p))
-        return f32(self.initial_learning_rate) / (f32(1.0) + f32(self.decay_rate) * p)
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+        return f32(self.initial_learning_rate) / (f32(1.0) + f32(self.decay_rate) * self._progress(step))
 
 
 def _cosine(fraction, alpha):
