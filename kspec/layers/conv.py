@@ -58,9 +58,7 @@ class _Conv(Layer):
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         rank = self.rank
-        if not isinstance(filters, int) or isinstance(filters, bool) or filters <= 0:
-            raise ValueError("Invalid value for argument `filters`. Expected a strictly positive value. "
-                             f"Received filters={filters!r}.")
+        _check_filters(filters)
         if not isinstance(groups, int) or groups <= 0:
             raise ValueError(f"The number of groups must be a positive integer. Received: groups={groups!r}.")
         if filters % groups:
@@ -130,6 +128,25 @@ class _Conv(Layer):
 
 
 
+def _check_filters(filters):
+    if not isinstance(filters, int) or isinstance(filters, bool) or filters <= 0:
+        raise ValueError("Invalid value for argument `filters`. Expected a strictly positive value. "
+                         f"Received filters={filters!r}.")
+
+
+def _check_depth_multiplier(depth_multiplier):
+    if not isinstance(depth_multiplier, int) or depth_multiplier <= 0:
+        raise ValueError("Invalid value for argument `depth_multiplier`. Expected a strictly positive "
+                         f"value. Received depth_multiplier={depth_multiplier!r}.")
+
+
+def _check_image_input(layer, input_shape):
+    """2-D conv layers take (batch, rows, cols, channels) with a known channel count."""
+    if len(input_shape) != 4 or input_shape[-1] is None:
+        raise ValueError(f"{type(layer).__name__} expects inputs of rank 4 (batch, rows, cols, channels) with a "
+                         f"defined channel dimension. Received: input_shape={tuple(input_shape)}")
+
+
 def _set_window(layer, rank, kernel_size, strides, dilation_rate, padding, data_format, allow_causal=False):
     """Normalize and store a convolution's window arguments (kernel_size, strides, dilation_rate,
     padding, data_format) on ``layer``, as Keras's conv layers do."""
@@ -192,9 +209,7 @@ class Conv2DTranspose(Layer):
                  bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
                  **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        if not isinstance(filters, int) or isinstance(filters, bool) or filters <= 0:
-            raise ValueError("Invalid value for argument `filters`. Expected a strictly positive value. "
-                             f"Received filters={filters!r}.")
+        _check_filters(filters)
         self.filters = filters
         _set_window(self, 2, kernel_size, strides, dilation_rate, padding, data_format)
         self.output_padding = None if output_padding is None else \
@@ -217,9 +232,7 @@ class Conv2DTranspose(Layer):
         self.bias_constraint = constraints.get(bias_constraint)
 
     def build(self, input_shape):
-        if len(input_shape) != 4 or input_shape[-1] is None:
-            raise ValueError("Conv2DTranspose expects inputs of rank 4 (batch, rows, cols, channels) with a "
-                             f"defined channel dimension. Received: input_shape={tuple(input_shape)}")
+        _check_image_input(self, input_shape)
         self.kernel = self.add_weight("kernel", self.kernel_size + (self.filters, input_shape[-1]),
                                       self.kernel_initializer, self.kernel_regularizer, self.kernel_constraint)
         self.bias = None
@@ -261,9 +274,7 @@ class DepthwiseConv2D(Layer):
                  bias_initializer="zeros", depthwise_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, depthwise_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        if not isinstance(depth_multiplier, int) or depth_multiplier <= 0:
-            raise ValueError("Invalid value for argument `depth_multiplier`. Expected a strictly positive "
-                             f"value. Received depth_multiplier={depth_multiplier!r}.")
+        _check_depth_multiplier(depth_multiplier)
         self.depth_multiplier = depth_multiplier
         _set_window(self, 2, kernel_size, strides, dilation_rate, padding, data_format)
         self.activation = activations.get(activation)
@@ -276,9 +287,7 @@ class DepthwiseConv2D(Layer):
         self.bias_constraint = constraints.get(bias_constraint)
 
     def build(self, input_shape):
-        if len(input_shape) != 4 or input_shape[-1] is None:
-            raise ValueError("DepthwiseConv2D expects inputs of rank 4 (batch, rows, cols, channels) with a "
-                             f"defined channel dimension. Received: input_shape={tuple(input_shape)}")
+        _check_image_input(self, input_shape)
         channels = input_shape[-1]
         self.kernel = self.add_weight("kernel", self.kernel_size + (channels, self.depth_multiplier),
                                       self.depthwise_initializer, self.depthwise_regularizer,
@@ -319,12 +328,8 @@ class SeparableConv2D(Layer):
                  bias_regularizer=None, activity_regularizer=None, depthwise_constraint=None,
                  pointwise_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        if not isinstance(filters, int) or isinstance(filters, bool) or filters <= 0:
-            raise ValueError("Invalid value for argument `filters`. Expected a strictly positive value. "
-                             f"Received filters={filters!r}.")
-        if not isinstance(depth_multiplier, int) or depth_multiplier <= 0:
-            raise ValueError("Invalid value for argument `depth_multiplier`. Expected a strictly positive "
-                             f"value. Received depth_multiplier={depth_multiplier!r}.")
+        _check_filters(filters)
+        _check_depth_multiplier(depth_multiplier)
         self.filters = filters
         self.depth_multiplier = depth_multiplier
         _set_window(self, 2, kernel_size, strides, dilation_rate, padding, data_format)
@@ -341,9 +346,7 @@ class SeparableConv2D(Layer):
         self.bias_constraint = constraints.get(bias_constraint)
 
     def build(self, input_shape):
-        if len(input_shape) != 4 or input_shape[-1] is None:
-            raise ValueError("SeparableConv2D expects inputs of rank 4 (batch, rows, cols, channels) with a "
-                             f"defined channel dimension. Received: input_shape={tuple(input_shape)}")
+        _check_image_input(self, input_shape)
         channels = input_shape[-1]
         self.depthwise_kernel = self.add_weight(
             "depthwise_kernel", self.kernel_size + (channels, self.depth_multiplier), self.depthwise_initializer,
