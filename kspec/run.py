@@ -155,21 +155,23 @@ def load_data(spec, doc=None):
         if doc is None:
             raise SpecError(_plain_diagnostic(message, hint))
         raise SpecError(doc.diagnostic(where, message, hint=hint, key=bool(where)))
+    preprocessor = Preprocessor(data.get("x"), data.get("y"))
+    reads = preprocessor.reads  # token ids or text: how x files are read
     with _located(doc, ("data", "train")):
-        train_split = load_split(data["train"], base_dir)
-    if train_split.y is None:
-        raise DataError("data.train has no labels (y)",
-                        hint="name the label column (label_column: ...) or the y array (y: KEY)")
-    preprocessor = Preprocessor(data.get("x"), data.get("y"), classes=train_split.classes)
+        train_split = load_split(data["train"], base_dir, reads=reads)
+        if train_split.y is None:
+            raise DataError("data.train has no labels (y)",
+                            hint="name the label column (label_column: ...), the y array or JSON field "
+                                 "(y: KEY), or give x and y as two files: {x: FILE, y: FILE}")
     with _located(doc, ("data", "train")):
         splits = {"train": preprocessor.fit_transform(train_split.x, train_split.y,
                                                       classes=train_split.classes)}
     for name in ("validation", "test"):
         if data.get(name) is not None:
             with _located(doc, ("data", name)):
-                split = load_split(data[name], base_dir, classes=train_split.classes)
-            if split.y is None:
-                raise DataError(f"data.{name} has no labels (y)")
+                split = load_split(data[name], base_dir, classes=train_split.classes, reads=reads)
+                if split.y is None:
+                    raise DataError(f"data.{name} has no labels (y)")
             with _located(doc, ("data", name)):
                 splits[name] = preprocessor.transform(split.x, split.y)
     return preprocessor, splits
@@ -228,12 +230,12 @@ def evaluate(target, data=None, overrides=(), batch_size=None, verbose=0, stream
         apply_overrides(doc, overrides)
         spec = resolve(doc)
     source, base_dir = _evaluation_source(run, spec, doc, data)
-    split = load_split(source, base_dir, classes=run.classes)
+    pre = run.preprocessor
+    split = load_split(source, base_dir, classes=run.classes, reads=pre.reads if pre is not None else None)
     if split.y is None:
         from kspec.data import DataError
         raise DataError("the evaluation data has no labels (y)",
                         hint="name the label column (label_column) or the y array")
-    pre = run.preprocessor
     x, y = pre.transform(split.x, split.y) if pre is not None else (split.x, split.y)
     check_inputs(run.model, {"evaluation": (x, y)})
     model = run.model

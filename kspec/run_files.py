@@ -157,23 +157,32 @@ def read_input(run, source="-", fmt=None, stdin=None):
     input's name or the only array. A CSV that still holds the training data's label column (found
     by its header name, or by having one column more than the model takes) has that column dropped,
     so labelled rows can be piped in.
+
+    A run whose x steps start with ``text_vectorize`` reads raw text, one sample per line, and one that
+    starts with ``pad_sequences`` reads token ids, one sequence per line (JSON lists or ids separated
+    by spaces or commas, of any length), from stdin, ``.txt`` files and files of other names;
+    ``.jsonl``, ``.npz`` and the other formats keep their meaning.
     """
     import io
 
     from kspec.data import detect_format, read_array_file, read_stream
+    from kspec.data.formats import line_format, merge_reads
     from kspec.data.readers import sniff_format
 
+    reads = merge_reads(run.preprocessor.reads) if run.preprocessor is not None else None
     if source == "-":
         name = "<stdin>"
         stream = stdin if stdin is not None else sys.stdin.buffer
         raw = getattr(stream, "buffer", stream).read()
         raw = raw.encode("utf-8") if isinstance(raw, str) else raw
-        fmt = fmt or sniff_format(raw)
+        if fmt is None:
+            found = sniff_format(raw)
+            fmt = found if found in ("npy", "npz") else reads or found
         options = _label_option(run, raw) if fmt == "csv" else {}
         data = read_stream(io.BytesIO(raw), fmt, name=name, **options)
     else:
         name = os.fspath(source)
-        fmt = detect_format(name, fmt)
+        fmt = fmt or line_format(detect_format(name, required=not reads), reads, name)
         options = {}
         if fmt == "csv" and os.path.isfile(name) and not name.endswith(".gz"):
             with open(name, "rb") as f:

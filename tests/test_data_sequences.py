@@ -113,3 +113,74 @@ def test_text_run_end_to_end_keeps_the_vocabulary(tmp_path):
     probs = run.predict(result.run_dir, np.array(["und die der", "no y la el", "UND Nicht"]))
     np.testing.assert_array_equal(np.asarray(probs).argmax(-1), [0, 1, 0],
                                   err_msg="predict on raw text with the stored vocabulary")
+
+
+# -- files in a spec: token ids and text, labels beside them or in JSON lines objects ---------------------------
+
+def test_two_files_of_token_ids_and_labels(tmp_path):
+    from kspec.data import load_split
+    (tmp_path / "ids.txt").write_text("4 18 7\n\n2, 3\n9\n")
+    (tmp_path / "labels.txt").write_text("spam\nham\nspam\n")
+    (tmp_path / "numbers.txt").write_text("1\n0\n1\n")
+    split = load_split({"x": "ids.txt", "y": "labels.txt", "format": "sequences"}, str(tmp_path))
+    assert split.x.dtype == object and [s.tolist() for s in split.x] == [[4, 18, 7], [2, 3], [9]], \
+        "one sequence per line, blank lines skipped, spaces or commas"
+    assert split.x[0].dtype == np.int64, "ids stay integers"
+    assert split.y.tolist() == [1, 0, 1] and split.classes == ["ham", "spam"], \
+        "a label file beside token ids holds one label per line; names become class ids"
+    split = load_split({"x": "ids.txt", "y": "numbers.txt"}, str(tmp_path), reads="sequences")
+    assert [len(s) for s in split.x] == [3, 2, 1], "a pipeline starting with pad_sequences reads .txt as ids"
+    assert split.y.dtype == np.int64 and split.y.tolist() == [1, 0, 1] and split.classes is None, \
+        "numeric labels stay numbers"
+
+
+def test_jsonl_objects_name_their_fields_for_x_and_y(tmp_path):
+    from kspec.data import load_split
+    (tmp_path / "text.jsonl").write_text('{"text": "Rain again", "label": "weather"}\n'
+                                         '{"text": "A late goal", "label": "sport"}\n')
+    split = load_split({"path": "text.jsonl", "x": "text", "y": "label"}, str(tmp_path))
+    assert split.x.tolist() == ["Rain again", "A late goal"], "strings are text samples"
+    assert split.y.tolist() == [1, 0] and split.classes == ["sport", "weather"], "string labels are classes"
+    (tmp_path / "ids.jsonl").write_text('{"x": [1, 2, 3], "y": 1}\n{"x": [4], "y": 0}\n')
+    for source, reads in (({"path": "ids.jsonl", "format": "sequences"}, None), ({"path": "ids.jsonl"}, "sequences")):
+        split = load_split(source, str(tmp_path), reads=reads)
+        assert [s.tolist() for s in split.x] == [[1, 2, 3], [4]], f"ragged ids in objects: {source} reads={reads}"
+        assert split.y.dtype == np.int64 and split.y.tolist() == [1, 0], "whole-number labels stay integers"
+    with pytest.raises(DataError, match="expected shape") as e:
+        load_split({"path": "ids.jsonl"}, str(tmp_path))
+    assert e.value.line == 2 and "format: sequences" in e.value.hint, \
+        "without format or pad_sequences, ragged lists are an error whose hint names the format"
+
+
+def test_text_lines_and_the_reads_rules(tmp_path):
+    from kspec.data import load_split
+    from kspec.data.formats import line_format
+    (tmp_path / "x.txt").write_text("The cat sat.\n\n  two, words\n")
+    (tmp_path / "y.txt").write_text("1\n0\n")
+    for source, reads in (({"x": "x.txt", "y": "y.txt", "format": "text"}, None),
+                          ({"x": "x.txt", "y": "y.txt"}, "text")):
+        split = load_split(source, str(tmp_path), reads=reads)
+        assert split.x.tolist() == ["The cat sat.", "  two, words"], f"one sample per line: {source}"
+    assert [line_format(f, "text", n) for f, n in (("csv", "a.txt"), ("csv", None), (None, "notes"),
+                                                   ("csv", "a.csv"), ("jsonl", "a.jsonl"), ("npz", "a.npz"))] == \
+        ["text", "text", "text", "csv", "jsonl", "npz"], "text: .txt, stdin and unknown names; tables keep theirs"
+    assert [line_format(f, "sequences", n) for f, n in (("csv", "a.txt"), ("jsonl", "a.jsonl"), ("csv", "a.tsv"))] \
+        == ["sequences", "sequences", "csv"], "ids: .txt and JSON lines"
+    assert line_format("csv", None, "a.txt") == "csv", "arrays: unchanged"
+
+
+@pytest.mark.parametrize("name,text,fmt,line,match", [
+    ("ids.txt", "1 2\n3 4.5\n", "sequences", 2, "'4.5' is not an integer id"),
+    ("ids.txt", "1 2\n\n3 x\n", "sequences", 3, "'x' is not an integer id"),
+    ("ids.jsonl", "[1, 2]\n[true]\n", "sequences", 2, "integer ids"),
+    ("ids.jsonl", "[1, 2]\n[3,\n", "sequences", 2, "not valid JSON"),
+    ("obj.jsonl", '{"x": [1], "y": "a"}\n{"x": [2], "y": 3}\n', "jsonl", 2, "field 'y': expected text like line 1"),
+    ("obj.jsonl", '{"x": "a b", "y": 1}\n{"x": "c", "z": 1}\n', "jsonl", 2, "fields"),
+    ("empty.txt", "\n\n", "text", None, "no text lines"),
+], ids=["float_id", "word_id", "json_bool", "json_broken", "text_and_number", "other_fields", "empty_text"])
+def test_bad_lines_name_the_file_and_line(tmp_path, name, text, fmt, line, match):
+    from kspec.data import read_array_file
+    (tmp_path / name).write_text(text)
+    with pytest.raises(DataError, match=match) as e:
+        read_array_file(tmp_path / name, fmt=fmt)
+    assert e.value.path == str(tmp_path / name) and e.value.line == line, f"{e.value}"

@@ -9,20 +9,28 @@ The spec's ``data`` section goes through two calls::
     pre = Preprocessor.from_state(json.load(f))              # predict applies the same steps
 
 Every failure to read raises :class:`DataError`. This floor imports only numpy, h5py and
-``kspec.backend``.
+``kspec.backend``. The names below load their modules on first use, so that the command line can read
+:mod:`kspec.data.formats` (plain Python) without importing NumPy.
 """
-from kspec.data.datasets import DATASETS, class_names, dataset_names, load_dataset
-from kspec.data.errors import DataError, StepError
-from kspec.data.preprocessing import STEPS, Pipeline, Step, build_pipeline
-from kspec.data.preprocessor import Preprocessor
-from kspec.data.readers import (FORMATS, STREAM_FORMATS, detect_format, read_array_file,
-                                read_stream)
-from kspec.data.splits import SOURCE_KEYS, Split, load_split, pick_array
+_LAZY = {
+    "DataError": "errors", "StepError": "errors",
+    "load_split": "splits", "Split": "splits", "pick_array": "splits", "SOURCE_KEYS": "splits",
+    "read_array_file": "readers", "read_stream": "readers", "detect_format": "readers",
+    "FORMATS": "formats", "STREAM_FORMATS": "formats",
+    "load_dataset": "datasets", "dataset_names": "datasets", "class_names": "datasets", "DATASETS": "datasets",
+    "Preprocessor": "preprocessor",
+    "Pipeline": "preprocessing", "Step": "preprocessing", "build_pipeline": "preprocessing",
+    "STEPS": "preprocessing",
+}
 
-__all__ = [
-    "DataError", "StepError",
-    "load_split", "Split", "pick_array", "SOURCE_KEYS",
-    "read_array_file", "read_stream", "detect_format", "FORMATS", "STREAM_FORMATS",
-    "load_dataset", "dataset_names", "class_names", "DATASETS",
-    "Preprocessor", "Pipeline", "Step", "build_pipeline", "STEPS",
-]
+__all__ = list(_LAZY)
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kspec.data' has no attribute {name!r}")
+    import importlib
+    value = getattr(importlib.import_module(f"kspec.data.{module}"), name)
+    globals()[name] = value
+    return value

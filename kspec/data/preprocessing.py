@@ -1,7 +1,8 @@
 """Preprocessing steps for x and y, as a spec writes them: ``[{scale: 255}, {reshape: [784]}]``.
 
-Each step is a small class: ``fit(x)`` learns statistics from the training split (only
-``standardize`` has any), ``apply(x)`` transforms, ``state()``/``from_state()`` store it as JSON.
+Each step is a small class (:class:`~kspec.data.step.Step`): ``fit(x)`` learns statistics from the
+training split (``standardize``; ``pad_sequences`` and ``text_vectorize`` in :mod:`kspec.data.sequences`
+learn a length and a vocabulary), ``apply(x)`` transforms, ``state()``/``from_state()`` store it as JSON.
 :data:`STEPS` (name -> class) is the one list of step names. Float output is always float32, and a
 pipeline copies its input at most once: after the first step that makes a new array, the later
 steps work in place.
@@ -10,44 +11,10 @@ import numpy as np
 
 from kspec.backend import floatx
 from kspec.data.errors import StepError
+from kspec.data.sequences import PadSequences, TextVectorize
+from kspec.data.step import Step
 
 _BLOCK = 1 << 18  # values per block when standardize sums squared deviations (2 MB)
-
-
-class Step:
-    """One preprocessing step. ``arg`` is the value the spec gives (``255`` in ``{scale: 255}``)."""
-
-    name = None
-    fits = False  # whether fit() learns statistics
-
-    def __init__(self, arg=None):
-        self.arg = arg
-
-    def fit(self, x):
-        """Learn statistics from training data x of shape (n, ...); most steps learn nothing."""
-        return self
-
-    def apply(self, x, *, inplace=False):
-        """Transform x of shape (n, ...). With ``inplace`` the step may overwrite x."""
-        raise NotImplementedError
-
-    def state(self):
-        """A JSON-able dict that :meth:`from_state` turns back into this step."""
-        return {"name": self.name, "arg": self.arg}
-
-    @classmethod
-    def from_state(cls, state):
-        return cls(state.get("arg"))
-
-    def spec(self):
-        """The spec form of this step, e.g. ``{"scale": 255}``."""
-        return {self.name: self.arg}
-
-    def _error(self, message, hint=None):
-        return StepError(f"{self.name}: {message}", hint=hint)
-
-    def __repr__(self):
-        return f"{type(self).__name__}({self.arg!r})"
 
 
 class Scale(Step):
@@ -252,9 +219,8 @@ class Limit(Step):
 
 
 # The one table of step names: the validator, docs and build_pipeline read it.
-STEPS = {cls.name: cls for cls in (Scale, Reshape, OneHot, AsType, Standardize, Limit)}
-from kspec.data.sequences import PadSequences, TextVectorize  # noqa: E402  (they subclass Step)
-STEPS.update({PadSequences.name: PadSequences, TextVectorize.name: TextVectorize})
+STEPS = {cls.name: cls for cls in (Scale, Reshape, OneHot, AsType, Standardize, Limit, PadSequences,
+                                   TextVectorize)}
 
 
 def build_pipeline(steps):
@@ -301,6 +267,12 @@ class Pipeline:
         """The smallest ``limit: N`` among the steps, or None."""
         limits = [s.arg for s in self.steps if isinstance(s, Limit)]
         return min(limits) if limits else None
+
+    @property
+    def reads(self):
+        """What the raw input is, by the first step: "sequences", "text", or None (arrays)."""
+        body = self._body()
+        return body[0].reads if body else None
 
     def _body(self):
         return [s for s in self.steps if not isinstance(s, Limit)]

@@ -27,6 +27,12 @@ class Preprocessor:
         self.fitted = False
 
     @property
+    def reads(self):
+        """The raw x the steps take: "sequences" (token ids), "text", None (arrays), or a dict input
+        name -> kind when data.x names inputs."""
+        return self.x.reads
+
+    @property
     def limit(self):
         """The smallest ``limit: N`` in the x or y steps, or None."""
         limits = [n for n in (self.x.limit, self.y.limit) if n is not None]
@@ -98,6 +104,13 @@ class _Side:
     def limit(self):
         limits = [p.limit for p in self._all() if p.limit is not None]
         return min(limits) if limits else None
+
+    @property
+    def reads(self):
+        if not self.named:
+            return self.single.reads if self.single is not None else None
+        kinds = {k: p.reads for k, p in self.inputs.items() if p.reads}
+        return kinds or None
 
     def _all(self):
         return ([self.single] if self.single is not None else []) + list(self.inputs.values())

@@ -1,4 +1,4 @@
-"""Readers for array files and for stdin: npz, npy, CSV/TSV, HDF5, IDX and JSON lines.
+"""Readers for array files and for stdin: npz, npy, CSV/TSV, HDF5, IDX, JSON lines, token ids and text.
 
 Every failure raises :class:`~kspec.data.errors.DataError` naming the file (and line, for text).
 Pickled data is never loaded (``allow_pickle=False`` everywhere).
@@ -14,15 +14,10 @@ import zlib
 import numpy as np
 
 from kspec.data.errors import DataError
-from kspec.data.tables import parse_jsonl, parse_table
+from kspec.data.formats import EXTENSIONS, FORMATS, STREAM_FORMATS
+from kspec.data.lines import parse_ids, parse_jsonl, parse_text_lines
+from kspec.data.tables import parse_table
 
-FORMATS = ("npz", "npy", "csv", "h5", "idx", "jsonl")
-STREAM_FORMATS = ("npy", "npz", "csv", "jsonl")
-
-_EXTENSIONS = {
-    ".npz": "npz", ".npy": "npy", ".csv": "csv", ".tsv": "csv", ".txt": "csv",
-    ".h5": "h5", ".hdf5": "h5", ".idx": "idx", ".jsonl": "jsonl", ".ndjson": "jsonl",
-}
 _IDX_NAME = re.compile(r"(-ubyte|\.idx\d?|-idx\d)$")
 # IDX type byte -> big-endian dtype
 _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -50,8 +45,8 @@ def read_array_file(path, key=None, *, header=None, label_column=None, delimiter
         CSV only: the column (0-based index, negative allowed, or header name) that holds the labels.
     delimiter : str, optional
         CSV only; default "," (tab for .tsv; for .txt, sniffed from the first row, whitespace if neither).
-    fmt : {"npz", "npy", "csv", "h5", "idx", "jsonl"}, optional
-        Overrides the format found from the file name.
+    fmt : str, optional
+        One of :data:`~kspec.data.formats.FORMATS`; overrides the format found from the file name.
     classes : sequence of str, optional
         Known class names for string labels (from the training split), so that every split maps
         names to the same indices.
@@ -59,8 +54,9 @@ def read_array_file(path, key=None, *, header=None, label_column=None, delimiter
     Returns
     -------
     ndarray, or dict of str to ndarray
-        One array for .npy, IDX, a CSV without label column, a keyed .npz/HDF5 read, or JSON lines of
-        lists. A dict for an unkeyed .npz/HDF5 read, JSON lines of objects, and a CSV with a label
+        One array for .npy, IDX, a CSV without label column, a keyed .npz/HDF5 read, JSON lines of
+        lists, token ids (a ragged (n,) object array of int64 arrays) or text (an (n,) object array
+        of str). A dict for an unkeyed .npz/HDF5 read, JSON lines of objects, and a CSV with a label
         column: ``{"x": (n, features) float32, "y": (n,) labels}`` plus ``"classes"`` (str array)
         when the labels are strings. Arrays read from IDX files are read-only.
     """
@@ -80,7 +76,7 @@ def read_array_file(path, key=None, *, header=None, label_column=None, delimiter
 
 def read_stream(stream, fmt=None, *, key=None, header=None, label_column=None, delimiter=None,
                 classes=None, name="<stdin>"):
-    """Read arrays from a stream (stdin): ``npy``, ``npz``, ``csv`` or ``jsonl``.
+    """Read arrays from a stream (stdin): one of :data:`~kspec.data.formats.STREAM_FORMATS`.
 
     ``stream`` is a binary stream (``sys.stdin.buffer``, ``io.BytesIO``); a text stream with a
     ``.buffer`` is read through it. Without ``fmt`` the format is sniffed from the first bytes.
@@ -102,9 +98,10 @@ def read_stream(stream, fmt=None, *, key=None, header=None, label_column=None, d
                    delimiter=delimiter, classes=classes, ext=None)
 
 
-def detect_format(path, fmt=None):
-    """The format of a file from its name (``fmt`` overrides): one of :data:`FORMATS`."""
-    return _detect(str(path), fmt)[0]
+def detect_format(path, fmt=None, required=True):
+    """The format of a file from its name (``fmt`` overrides): one of :data:`FORMATS`. A name that
+    says nothing raises DataError, or gives None when not ``required``."""
+    return _detect(str(path), fmt, required)[0]
 
 
 def sniff_format(data):
@@ -160,7 +157,7 @@ def _inner_ext(name):
     return os.path.splitext(base)[1]
 
 
-def _detect(name, fmt):
+def _detect(name, fmt, required=True):
     """(format, gzipped) of a file name, or the ``fmt`` override."""
     gz = name.lower().endswith(".gz")
     if fmt is not None:
@@ -173,11 +170,14 @@ def _detect(name, fmt):
         base = base[:-3]
     if _IDX_NAME.search(base):
         return "idx", gz
-    found = _EXTENSIONS.get(os.path.splitext(base)[1])
+    found = EXTENSIONS.get(os.path.splitext(base)[1])
     if found is None:
+        if not required:
+            return None, gz
         raise DataError("unknown file type", name,
                         hint="use .npz, .npy, .csv, .tsv, .txt, .h5, .hdf5, .jsonl or an IDX file "
-                             "(*-ubyte[.gz], .idx), or set the format explicitly")
+                             "(*-ubyte[.gz], .idx), or set the format explicitly "
+                             f"({', '.join(FORMATS)})")
     if gz and found in ("h5", "npz"):
         raise DataError(f"a gzipped .{found} file cannot be read", name, hint="gunzip it first")
     return found, gz
@@ -219,6 +219,10 @@ def _decode(data, fmt, name, *, key, header, label_column, delimiter, classes, e
     text = _text(data, name)
     if fmt == "jsonl":
         return parse_jsonl(text, name)
+    if fmt == "sequences":
+        return parse_ids(text, name)
+    if fmt == "text":
+        return parse_text_lines(text, name)
     return parse_table(text, name, header=header, label_column=label_column, delimiter=delimiter,
                        classes=classes, ext=ext)
 

@@ -1,21 +1,20 @@
 """Sequence data: ragged token-id files, ``pad_sequences`` and a simple text vectorizer.
 
 - :func:`read_sequences` reads token ids from JSON lines (one list per line) or a text file (one sequence
-  per line, ids separated by whitespace or commas) into a ragged object array of int64 arrays.
-- :func:`read_text_lines` reads one text sample per line.
+  per line, ids separated by whitespace or commas) into a ragged object array of int64 arrays; the
+  ``sequences`` file format (:mod:`kspec.data.lines`). :func:`read_text_lines` reads the ``text`` format.
 - Steps (registered in ``preprocessing.STEPS``): ``pad_sequences`` (Keras's ``pad_sequences``: maxlen,
   padding/truncating 'pre' or 'post', value) and ``text_vectorize`` (lowercase, split on whitespace or a
   regex, a vocabulary built from the training split and stored in the run: 0 is padding, 1 out-of-vocabulary,
   then the tokens by decreasing frequency, ties in alphabetical order).
 """
 import collections
-import json
 import re
 
 import numpy as np
 
-from kspec.data.errors import DataError
-from kspec.data.preprocessing import Step
+from kspec.data.lines import as_ragged
+from kspec.data.step import Step
 
 OOV = "[UNK]"
 
@@ -23,37 +22,14 @@ OOV = "[UNK]"
 # -- files ----------------------------------------------------------------------------------------------------
 def read_sequences(path):
     """Token-id sequences of a ``.jsonl`` file (lists) or a text file (ids per line) -> object array (n,)."""
-    name = str(path)
-    with open(name, encoding="utf-8") as f:
-        lines = f.read().splitlines()
-    jsonl = name.endswith((".jsonl", ".ndjson"))
-    seqs = []
-    for i, raw in enumerate(lines, 1):
-        text = raw.strip()
-        if not text:
-            continue
-        try:
-            values = json.loads(text) if jsonl else [int(v) for v in re.split(r"[\s,]+", text) if v]
-        except (ValueError, json.JSONDecodeError) as e:
-            raise DataError(f"not a sequence of integer ids: {e}", name, line=i) from None
-        if not isinstance(values, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-            raise DataError("expected a JSON list of integer ids", name, line=i)
-        seqs.append(np.asarray(values, dtype=np.int64))
-    return as_ragged(seqs)
+    from kspec.data.readers import read_array_file
+    return read_array_file(path, fmt="sequences")
 
 
 def read_text_lines(path):
-    """One text sample per (non-empty) line -> str array (n,)."""
-    with open(str(path), encoding="utf-8") as f:
-        return np.array([line.rstrip("\n") for line in f if line.strip()], dtype=object)
-
-
-def as_ragged(seqs):
-    """A list of 1-D arrays as an object array of shape (n,) (never a 2-D array, even when equal length)."""
-    out = np.empty(len(seqs), dtype=object)
-    for i, s in enumerate(seqs):
-        out[i] = np.asarray(s)
-    return out
+    """One text sample per (non-empty) line -> object array (n,) of str."""
+    from kspec.data.readers import read_array_file
+    return read_array_file(path, fmt="text")
 
 
 # -- padding --------------------------------------------------------------------------------------------------
@@ -87,6 +63,7 @@ class PadSequences(Step):
 
     name = "pad_sequences"
     fits = True
+    reads = "sequences"
     KEYS = ("maxlen", "padding", "truncating", "value")
 
     def __init__(self, arg=None):
@@ -133,6 +110,7 @@ class TextVectorize(Step):
 
     name = "text_vectorize"
     fits = True
+    reads = "text"
     KEYS = ("split", "lowercase", "max_tokens")
 
     def __init__(self, arg=None):

@@ -5,6 +5,7 @@ import numpy as np
 
 from kspec.data.datasets import class_names, load_dataset
 from kspec.data.errors import DataError
+from kspec.data.formats import LINE_FORMATS, line_format, merge_reads
 from kspec.data.readers import detect_format, read_array_file
 from kspec.data.tables import encode_labels
 
@@ -33,7 +34,7 @@ class Split(tuple):
         return self[1]
 
 
-def load_split(source, base_dir=".", *, classes=None):
+def load_split(source, base_dir=".", *, classes=None, reads=None):
     """Read the raw arrays of one data entry of a spec.
 
     Parameters
@@ -43,11 +44,18 @@ def load_split(source, base_dir=".", *, classes=None):
         y: KEY, header: ..., label_column: ..., delimiter: ..., format: ...}`` where x/y pick
         arrays from .npz/.h5 files (default ``"x"``/``"y"``; a dict of input names to keys gives a
         dict of arrays, for multi-input models; for y, of output names, for multi-output models);
-        or ``{x: FILE, y: FILE}`` with one file each.
+        or ``{x: FILE, y: FILE}`` with one file each. ``format`` (one of
+        :data:`~kspec.data.formats.FORMATS`) overrides the format found from the file name; the
+        ``sequences`` and ``text`` formats describe x, and a y file of text beside them holds one
+        label per line (numbers, or class names).
     base_dir : str
         The folder that relative paths start from (the spec file's folder).
     classes : list of str, optional
         The training split's class names, so string labels of every split map alike.
+    reads : str or dict, optional
+        What the x pipeline's first step takes (:attr:`Preprocessor.reads`): "sequences" or "text"
+        (or a dict input name -> kind). Without ``format``, x files are then read as token ids or
+        text lines where their name allows (see :func:`~kspec.data.formats.line_format`).
 
     Returns
     -------
@@ -69,13 +77,23 @@ def load_split(source, base_dir=".", *, classes=None):
         return Split(x, y, class_names(source["dataset"]))
     opts = {k: source[k] for k in ("header", "label_column", "delimiter") if k in source}
     fmt = source.get("format")
+    reads = None if opts else reads  # table options describe a table, whatever the steps take
     if "path" in source:
         x, y, found = _from_file(_resolve(base_dir, source["path"]), source.get("x"),
-                                 source.get("y"), fmt, opts, classes)
+                                 source.get("y"), fmt, opts, classes, merge_reads(reads))
     elif "x" in source:
-        x = _each(source["x"], lambda p: _single(_resolve(base_dir, p), fmt, opts, classes))
+        formats = {}  # input name -> the x file's format
+
+        def read_x(name, p):
+            path = _resolve(base_dir, p)
+            formats[name] = fmt or line_format(detect_format(path, required=not _kind(reads, name)),
+                                               _kind(reads, name), path)
+            return _single(path, formats[name], opts, classes)
+
+        x = _each_named(source["x"], read_x)
+        lines = any(f in LINE_FORMATS for f in formats.values())
         y = None if source.get("y") is None else _each(
-            source["y"], lambda p: _single(_resolve(base_dir, p), fmt, opts, classes))
+            source["y"], lambda p: _single(_resolve(base_dir, p), _y_format(p, fmt, lines), opts, classes))
         found = None
     else:
         raise DataError("a data entry needs dataset, path, or x (a file)",
@@ -112,9 +130,26 @@ def _each(spec, fn):
     return {k: fn(v) for k, v in spec.items()} if isinstance(spec, dict) else fn(spec)
 
 
-def _from_file(path, xkey, ykey, fmt, opts, classes):
+def _each_named(spec, fn):
+    return {k: fn(k, v) for k, v in spec.items()} if isinstance(spec, dict) else fn(None, spec)
+
+
+def _kind(reads, name):
+    return reads.get(name) if isinstance(reads, dict) else reads
+
+
+def _y_format(path, fmt, lines):
+    """A y file's format: the entry's, except beside token ids or text, where a text file (.txt, .csv)
+    holds one label per line."""
+    if not lines or (fmt is not None and fmt not in LINE_FORMATS):
+        return fmt
+    found = detect_format(path, required=False)
+    return "text" if found in (None, "csv") else found
+
+
+def _from_file(path, xkey, ykey, fmt, opts, classes, reads=None):
     """(x, y, classes) from one file."""
-    fmt = detect_format(path, fmt)
+    fmt = fmt or line_format(detect_format(path, required=not reads), reads, path)
     if fmt in _KEYED and (xkey is not None):
         x = _each(xkey, lambda k: read_array_file(path, k, fmt=fmt))
         y = None if ykey is None else _each(ykey, lambda k: read_array_file(path, k, fmt=fmt))
@@ -122,8 +157,9 @@ def _from_file(path, xkey, ykey, fmt, opts, classes):
     data = read_array_file(path, fmt=fmt, classes=classes, **opts)
     if not isinstance(data, dict):
         if xkey is not None or ykey is not None:
-            raise DataError(f"x/y keys pick arrays from .npz or .h5 files; this {fmt} file holds "
-                            "one array", path, hint="drop x/y, or give x and y as two files")
+            raise DataError(f"x/y keys pick arrays from .npz or .h5 files or fields of JSON lines objects; "
+                            f"this {fmt} file holds one array", path,
+                            hint="drop x/y, or give x and y as two files: {x: FILE, y: FILE}")
         return data, None, None
     found = data.get("classes")
     found = None if found is None else [str(c) for c in found]
@@ -142,10 +178,14 @@ def _single(path, fmt, opts, classes):
 
 
 def _labels(y, found, classes):
-    """String labels (e.g. from an .npz) become class indices."""
-    if y is not None and not isinstance(y, dict) and y.dtype.kind in "US":
+    """String labels (from an .npz, JSON lines or a text file) become class indices."""
+    if y is not None and not isinstance(y, dict) and (y.dtype.kind in "US" or _is_text(y)):
         y, found = encode_labels(y.ravel(), classes)
     return y, found if found is not None else (None if classes is None else list(classes))
+
+
+def _is_text(a):
+    return a.dtype == object and a.ndim == 1 and all(isinstance(v, str) for v in a)
 
 
 def _check(x, y):

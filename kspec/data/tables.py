@@ -1,11 +1,11 @@
-"""Text inputs: delimited tables (CSV, TSV, whitespace) and JSON lines, parsed to float32 arrays.
+"""Delimited tables (CSV, TSV, whitespace), parsed to float32 arrays, and their labels.
 
-Errors name the line (and, for tables, the column) of the first bad row.
+Errors name the line and the column of the first bad row. JSON lines, token ids and text lines are in
+:mod:`kspec.data.lines`.
 """
 import csv
 import io
 import itertools
-import json
 import warnings
 
 import numpy as np
@@ -151,40 +151,6 @@ def encode_labels(values, classes=None, name=None, lines=None):
     return y, classes
 
 
-def parse_jsonl(text, name=None):
-    """Parse JSON lines: one list of numbers per line (one sample), or one object per line mapping
-    input names to lists.
-
-    Returns
-    -------
-    ndarray of shape (n, *sample_shape), float32, or dict of str to such arrays
-    """
-    samples, lines = [], []
-    for i, raw in enumerate(text.splitlines(), 1):
-        s = raw.strip()
-        if not s:
-            continue
-        try:
-            value = json.loads(s)
-        except json.JSONDecodeError as e:
-            raise DataError(f"not valid JSON: {e.msg} (column {e.colno})", name, line=i) from None
-        if isinstance(value, dict):
-            if not value:
-                raise DataError("an empty JSON object", name, line=i)
-            sample = {k: _json_array(v, name, i, k) for k, v in value.items()}
-        else:
-            sample = _json_array(value, name, i)
-        if samples:
-            _check_like(samples[0], lines[0], sample, i, name)
-        samples.append(sample)
-        lines.append(i)
-    if not samples:
-        raise DataError("no data lines (the input is empty)", name)
-    if isinstance(samples[0], dict):
-        return {k: np.stack([s[k] for s in samples]) for k in samples[0]}
-    return np.stack(samples)
-
-
 # --------------------------------------------------------------------------------------- tables
 
 def _delimiter(text, delimiter, ext, name):
@@ -295,44 +261,3 @@ def _raise_bad_cell(chunk, label, columns, has_header, name):
                 hint = "only the label column may hold text"
             raise DataError(f"{col}: {what}", name, line=line, hint=hint)
     raise DataError("a cell is not a number", name)
-
-
-# ----------------------------------------------------------------------------------- JSON lines
-
-def _json_array(value, name, line, key=None):
-    where = f"input {key!r}: " if key is not None else ""
-    if not _all_numbers(value):
-        raise DataError(f"{where}expected a number or a (nested) list of numbers", name, line=line,
-                        hint="each line is one sample, e.g. [5.1, 3.5, 1.4, 0.2]")
-    try:
-        return np.asarray(value, dtype=floatx)
-    except ValueError:
-        raise DataError(f"{where}ragged nested lists", name, line=line) from None
-
-
-def _all_numbers(value):
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, list):
-            stack.extend(v)
-        elif isinstance(v, bool) or not isinstance(v, (int, float)):
-            return False
-    return True
-
-
-def _check_like(first, first_line, sample, line, name):
-    if isinstance(first, dict) != isinstance(sample, dict):
-        raise DataError(f"mixes objects and lists: line {first_line} is "
-                        f"{'an object' if isinstance(first, dict) else 'a list'}", name, line=line)
-    if isinstance(first, dict):
-        if set(first) != set(sample):
-            raise DataError(f"expected the inputs {sorted(first)}, found {sorted(sample)}", name,
-                            line=line)
-        pairs = [(first[k].shape, sample[k].shape, f"input {k!r}: ") for k in first]
-    else:
-        pairs = [(first.shape, sample.shape, "")]
-    for want, got, where in pairs:
-        if want != got:
-            raise DataError(f"{where}expected shape {list(want)} like line {first_line}, found "
-                            f"{list(got)}", name, line=line)

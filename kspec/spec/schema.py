@@ -130,10 +130,11 @@ def _method(method, exclude, special):
 
 
 def _data():
-    from kspec.data import SOURCE_KEYS, STEPS
+    from kspec.data import FORMATS, SOURCE_KEYS, STEPS
 
-    source = {"anyOf": [{"type": "string"}, {"type": "object", "properties": {k: {} for k in SOURCE_KEYS},
-                                                 "additionalProperties": False}]}
+    keys = {k: {} for k in SOURCE_KEYS}
+    keys["format"] = {"enum": list(FORMATS), "description": "; ".join(f"{k}: {v}" for k, v in FORMATS.items())}
+    source = {"anyOf": [{"type": "string"}, {"type": "object", "properties": keys, "additionalProperties": False}]}
     step = {"anyOf": [{"enum": sorted(STEPS)},
                       {"type": "object", "propertyNames": {"enum": sorted(STEPS)}, "minProperties": 1,
                        "maxProperties": 1}]}

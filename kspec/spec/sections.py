@@ -56,6 +56,7 @@ class SectionRules:
         if value is None:
             return None
         self.unknown_keys(value, path, keys, f"data.{path[-1]}")
+        self.source_format(value, path)
         out = dict(value)
         if "path" in out:
             out["path"] = self.file_path(out["path"], path + ("path",))
@@ -66,6 +67,33 @@ class SectionRules:
                 elif isinstance(out.get(side), dict):
                     out[side] = {k: self.file_path(v, path + (side, k)) for k, v in out[side].items()}
         return out
+
+    def source_format(self, value, path):
+        """``format`` is a known one; token ids and text take no table options, and no x/y keys
+        unless the file is JSON lines (whose objects have fields)."""
+        from kspec.data.formats import FORMATS, LINE_FORMATS
+
+        fmt, what = value.get("format"), f"data.{path[-1]}"
+        if fmt is None:
+            return
+        if not isinstance(fmt, str) or fmt not in FORMATS:
+            self.err(path + ("format",), f"{what}: unknown format {fmt!r}{did_you_mean(fmt, FORMATS)}",
+                     hint=f"formats: {', '.join(FORMATS)}")
+            return
+        if fmt not in LINE_FORMATS:
+            return
+        labels = "give the labels as a file beside x, {x: FILE, y: LABELS_FILE} (one label per line)"
+        for key in ("header", "label_column", "delimiter"):
+            if key in value:
+                self.err(path + (key,), f"{what}: {key} is an option of csv tables, not of {fmt} files",
+                         key=True, hint=labels)
+        jsonl = str(value.get("path", "")).lower().endswith((".jsonl", ".ndjson"))
+        if "path" in value and (fmt == "text" or not jsonl):
+            for key in ("x", "y"):
+                if key in value:
+                    self.err(path + (key,), f"{what}: a {fmt} file holds one sample per line, not named "
+                                            f"arrays for x/y to pick", key=True,
+                             hint=labels + ", or JSON lines objects with x/y fields")
 
     def file_path(self, value, path, must_exist=False):
         if not isinstance(value, str) or not value:

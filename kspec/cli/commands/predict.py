@@ -4,8 +4,8 @@ import sys
 import click
 
 from kspec.cli.commands._common import allow_code_option
+from kspec.data.formats import STREAM_FORMATS
 
-INPUT_FORMATS = ("npy", "npz", "csv", "jsonl")
 OUTPUT_FORMATS = ("csv", "npy", "npz", "jsonl")
 
 
@@ -16,16 +16,20 @@ Examples:
   kspec predict runs/fashion_mlp images.npy --output-format npy > probs.npy
   kspec predict runs/iris_siamese pairs.npz           # arrays named after the inputs (left, right)
   echo '{"left": [5.1, 3.5, 1.4, 0.2], "right": [6.3, 3.3, 6.0, 2.5]}' | kspec predict runs/iris_siamese -
+  echo "the match went to extra time" | kspec predict runs/topics - --classes   # raw text lines
 
 \b
 Several inputs: an .npz or .h5 file holds one array per input, named after the input (or by the
 key the spec's data.x mapping gave it); JSON lines are objects {"input": [...], ...}.
 Several outputs: csv has a header row naming the columns <output>_<i> (<output> with --classes);
-jsonl prints one object per line keyed by output name; npz holds one array per output.""")
+jsonl prints one object per line keyed by output name; npz holds one array per output.
+Text and token ids: a run whose data.x starts with text_vectorize reads raw text, one sample per
+line; one that starts with pad_sequences reads token ids, one sequence per line ("4 18 7" or
+[4, 18, 7], any length), from stdin and .txt files (the run keeps the vocabulary and maxlen).""")
 @click.argument("target", metavar="RUN|MODEL.h5")
 @click.argument("input_path", metavar="[INPUT|-]", required=False, default="-")
-@click.option("--input-format", type=click.Choice(INPUT_FORMATS),
-              help="Format of INPUT (default: from the file name; sniffed on stdin).")
+@click.option("--input-format", type=click.Choice(STREAM_FORMATS),
+              help="Format of INPUT (default: from the file name and the run's steps; sniffed on stdin).")
 @click.option("--output-format", type=click.Choice(OUTPUT_FORMATS), default="csv", show_default=True,
               help="csv: one row per sample; jsonl: one JSON list (or object, for several outputs) per "
                    "line; npy: one NumPy array (one output only); npz: arrays named by output.")
