@@ -176,7 +176,33 @@ def test_gradients(cls, kwargs, seqs, back, zero):
 @pytest.mark.parametrize("op,gates,states,extra", [
     (ops.simple_rnn, 1, 1, {}), (ops.lstm, 4, 2, {}), (ops.gru, 3, 1, {}), (ops.gru, 3, 1, {"reset_after": False})],
     ids=["simple_rnn", "lstm", "gru", "gru_reset_before"])
-def test_op_initial_state_gradients(op, gates, states, extra):
+@pytest.mark.parametrize("seqs", [True, False], ids=["sequences", "last"])
+def test_op_initial_state_gradients(op, gates, states, extra, seqs):
+    kernel, rec, bias, x, inits, mask = _op_case(op, gates, states, extra)
+    check_backward(lambda t, *s: op(t, kernel, rec, bias, initial_state=list(s), mask=mask, return_sequences=seqs,
+                                    **extra), [x] + inits, [kernel, rec, bias])
+
+
+@pytest.mark.parametrize("op,gates,states,extra", [
+    (ops.simple_rnn, 1, 1, {}), (ops.lstm, 4, 2, {}), (ops.gru, 3, 1, {}), (ops.gru, 3, 1, {"reset_after": False})],
+    ids=["simple_rnn", "lstm", "gru", "gru_reset_before"])
+@pytest.mark.parametrize("zero", [False, True], ids=["carry", "zero_output"])
+def test_op_last_only_packing_matches_full(op, gates, states, extra, zero):
+    """return_sequences=False packs [h0, last output, states]: the same values as the full packing's rows, and
+    the same gradients; a constant initial state (no gradient) still enters step 0."""
+    kernel, rec, bias, x, inits, mask = _op_case(op, gates, states, extra)
+    kw = dict(initial_state=inits, mask=mask, zero_output_for_mask=zero, **extra)
+    full = op(x, kernel, rec, bias, **kw).data
+    last = op(x, kernel, rec, bias, return_sequences=False, **kw).data
+    T = x.shape[1]
+    np.testing.assert_allclose(last[1], full[T], rtol=1e-12, err_msg="last output")
+    np.testing.assert_allclose(last[2:], full[T + 1:], rtol=1e-12, err_msg="final states")
+    no_init = op(x, kernel, rec, bias, return_sequences=False, **dict(kw, initial_state=None)).data
+    assert np.abs(no_init[1] - last[1]).max() > 1e-3, "the initial state must change the result"
+    check_backward(lambda t: op(t, kernel, rec, bias, return_sequences=False, **kw), [x], [kernel, rec, bias])
+
+
+def _op_case(op, gates, states, extra):
     from kspec.engine import Variable
     rng = np.random.default_rng(3)
     u = 3
@@ -187,8 +213,7 @@ def test_op_initial_state_gradients(op, gates, states, extra):
     x = rng.standard_normal((2, 4, 2))
     inits = [rng.standard_normal((2, u)) for _ in range(states)]
     mask = np.array([[True, False, True, True], [False, True, True, False]])
-    check_backward(lambda t, *s: op(t, kernel, rec, bias, initial_state=list(s), mask=mask, **extra),
-                   [x] + inits, [kernel, rec, bias])
+    return kernel, rec, bias, x, inits, mask
 
 
 def test_bidirectional_gradients():

@@ -124,11 +124,11 @@ class RNN(Layer):
         else:
             if training and 0.0 < self.dropout < 1.0:
                 x = ops.dropout(x, self.dropout, (x.shape[0], 1, x.shape[2]), self._rng)
-            timesteps = x.shape[1]
             packed = self._sequence_op(x, mask, *names)
-            seq = rnn_ops.sequence_outputs(packed, timesteps) if self.return_sequences else None
-            last = rnn_ops.last_output(packed, timesteps)
-            states = rnn_ops.final_states(packed, timesteps, self.num_states) if self.return_state else []
+            count = self.num_states
+            seq = rnn_ops.sequence_outputs(packed, count) if self.return_sequences else None
+            last = rnn_ops.last_output(packed, count)
+            states = rnn_ops.final_states(packed, count) if self.return_state else []
         out = seq if self.return_sequences else last
         if self.return_state:
             if mask is not None and self.return_sequences:
@@ -224,7 +224,7 @@ class SimpleRNN(RNN):
     def _sequence_op(self, x, mask, act, _ract):
         return ops.simple_rnn(x, self.kernel, self.recurrent_kernel, self.bias, mask=mask,
                               go_backwards=self.go_backwards, zero_output_for_mask=self.zero_output_for_mask,
-                              activation=act)
+                              return_sequences=self.return_sequences, activation=act)
 
     def step(self, x_t, states, dp, rdp):
         h = self._project(x_t, self.kernel, dp, self.bias)
@@ -272,7 +272,7 @@ class LSTM(RNN):
     def _sequence_op(self, x, mask, act, ract):
         return ops.lstm(x, self.kernel, self.recurrent_kernel, self.bias, mask=mask,
                         go_backwards=self.go_backwards, zero_output_for_mask=self.zero_output_for_mask,
-                        activation=act, recurrent_activation=ract)
+                        return_sequences=self.return_sequences, activation=act, recurrent_activation=ract)
 
     def step(self, x_t, states, dp, rdp):
         h, c = states
@@ -315,7 +315,8 @@ class GRU(RNN):
     def _sequence_op(self, x, mask, act, ract):
         return ops.gru(x, self.kernel, self.recurrent_kernel, self.bias, mask=mask,
                        go_backwards=self.go_backwards, zero_output_for_mask=self.zero_output_for_mask,
-                       activation=act, recurrent_activation=ract, reset_after=self.reset_after)
+                       return_sequences=self.return_sequences, activation=act, recurrent_activation=ract,
+                       reset_after=self.reset_after)
 
     def step(self, x_t, states, dp, rdp):
         u = self.units

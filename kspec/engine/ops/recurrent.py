@@ -10,9 +10,10 @@ Masks follow Keras 3 (``backend.rnn``): at a masked step the states are carried 
 (``where(mask_t, new, old)``) and the output is the previous output (the carried h), or zeros with
 ``zero_output_for_mask``. ``go_backwards`` processes the sequence reversed; outputs stay in processing order.
 
-Every op returns one packed time-major Tensor ``Y`` of shape (T + 1 + S, N, U): row 0 the initial h, rows
-1..T the outputs in processing order, rows T+1.. the S final states (h; c for the LSTM). Slice it with
-:func:`sequence_outputs`, :func:`last_output` and :func:`final_states`.
+Every op returns one packed time-major Tensor ``Y`` of shape (R + 1 + S, N, U): row 0 the initial h, rows
+1..R the outputs in processing order (R = T, or R = 1, only the last, without ``return_sequences``), then
+the S final states (h; c for the LSTM). Slice it with :func:`sequence_outputs`, :func:`last_output` and
+:func:`final_states`.
 """
 import contextlib
 
@@ -28,7 +29,7 @@ def _sigmoid_(a):
     xp.negative(a, out=a)
     xp.exp(a, out=a)
     a += 1
-    xp.reciprocal(a, out=a)
+    xp.divide(1, a, out=a)      # the same correctly rounded 1/x as reciprocal, which NumPy does not vectorize
 
 
 def _sigmoid_negated_(a):
@@ -36,7 +37,7 @@ def _sigmoid_negated_(a):
     xp = backend.xp
     xp.exp(a, out=a)
     a += 1
-    xp.reciprocal(a, out=a)
+    xp.divide(1, a, out=a)
 
 
 def _hard_sigmoid_(a):  # Keras 3: relu6(x + 3) / 6
@@ -85,7 +86,9 @@ def _quiet():
 # -- the cells: forward step, backward step and weight gradients on time-major buffers --------------------
 class _Cell:
     """Shared parts. ``W`` (D, G*U) and ``U`` (U, G*U) are the (possibly reordered) weights; ``A`` (T, N, G*U)
-    holds the input projection, overwritten in place by the gate values; ``dA`` its gradient."""
+    holds the input projection, overwritten in place by the gate values; ``dA`` its gradient. ``zero_h0``: the
+    initial state is zero, so step 0 skips the recurrent matmul; ``back_step(..., need_prev=False)`` skips
+    the gradient of the previous state (step 0 when the initial state needs none)."""
 
     num_states = 1
 
@@ -96,42 +99,39 @@ class _Cell:
         self.W, self.U = kernel, recurrent_kernel
         self.W_in = kernel      # the kernel the input projection uses (the LSTM's may be sign-flipped)
         self.b = None
+        self.zero_h0 = False
 
     def allocate(self, T, n, dtype):
-        self.tmp = backend.xp.empty((n, self.U.shape[1]), dtype=dtype)
+        width = self.A.shape[2]
         self.dA = workspace.take("rnn_dA", self.A.shape, dtype)
-        self.scratch = backend.xp.empty((n, self.A.shape[2]), dtype=dtype)   # derivative temporaries
-
-    def scr(self, width):
-        return self.scratch[:, :width]
-
-    def input_gate_bias_grad(self, dA2d):
-        return dA2d.sum(axis=0)
+        self.tmp = backend.xp.empty((n, width), dtype=dtype)
+        self.scratch = backend.xp.empty((n, width), dtype=dtype)   # derivative temporaries
 
     def weight_grads(self, xs2d, h_prev2d, dA2d, need):
-        """(d kernel, d recurrent_kernel, d bias) in the Keras layout (None where not needed)."""
-        dk = xs2d.T @ dA2d if need[0] else None
+        """(d kernel, d recurrent_kernel, d bias) in the Keras layout (None where not needed). ``xs2d`` ends
+        with a column of ones (the bias's input), so one GEMM gives the kernel's and the bias's gradients."""
+        dkb = xs2d.T @ dA2d if need[0] or need[2] else None
         du = h_prev2d.T @ dA2d if need[1] else None
-        db = dA2d.sum(axis=0) if need[2] else None
-        return dk, du, db
+        return (None if dkb is None else dkb[:-1]), du, (None if dkb is None else dkb[-1])
 
 
 class _SimpleRNN(_Cell):
     """h = act(x W + b + h_prev U)."""
 
-    def step(self, t, states):
-        H = states[0]
+    def step(self, t):
+        H = self.H
         a = self.A[t]
-        backend.xp.matmul(H[t], self.U, out=self.tmp)
-        a += self.tmp
+        if t or not self.zero_h0:
+            backend.xp.matmul(H[t], self.U, out=self.tmp)
+            a += self.tmp
         self.act(a)
         H[t + 1] = a
 
-    def back_step(self, t, d):
+    def back_step(self, t, d, need_prev):
         da = self.dA[t]
         da[...] = d[0]
         self.d_act(self.A[t], da, self.scratch)
-        return [da @ self.UT]
+        return [da @ self.UT if need_prev else None]
 
 
 class _LSTM(_Cell):
@@ -159,12 +159,13 @@ class _LSTM(_Cell):
         super().allocate(T, n, dtype)
         self.TC = workspace.take("lstm_tc", (T, n, self.u), dtype)
 
-    def step(self, t, states):
+    def step(self, t):
         xp, u = backend.xp, self.u
-        H, C = states
+        H, C = self.H, self.C
         g, tmp = self.A[t], self.tmp
-        xp.matmul(H[t], self.U, out=tmp)
-        g += tmp
+        if t or not self.zero_h0:
+            xp.matmul(H[t], self.U, out=tmp)
+            g += tmp
         self.ract(g[:, :3 * u])
         self.act(g[:, 3 * u:])
         cn = C[t + 1]
@@ -175,29 +176,30 @@ class _LSTM(_Cell):
         if self.act_name == "tanh":
             xp.tanh(cn, out=tc)
         else:
-            tc[...] = cn
+            xp.positive(cn, out=tc)
             self.act(tc)
         xp.multiply(g[:, 2 * u:3 * u], tc, out=H[t + 1])
 
-    def back_step(self, t, d):
+    def back_step(self, t, d, need_prev):
         xp, u = backend.xp, self.u
         dh, dc = d
-        g, tc, dz = self.A[t], self.TC[t], self.dA[t]
+        g, tc, dz, scr = self.A[t], self.TC[t], self.dA[t], self.scratch
         xp.multiply(dh, tc, out=dz[:, 2 * u:3 * u])           # d o
-        dct = dh * g[:, 2 * u:3 * u]
-        self.d_act(tc, dct, self.scr(u))
+        dct = xp.multiply(dh, g[:, 2 * u:3 * u], out=self.tmp[:, :u])
+        self.d_act(tc, dct, scr[:, :u])
         dct += dc                                              # total d c_t
         xp.multiply(dct, g[:, 3 * u:], out=dz[:, :u])          # d i
         xp.multiply(dct, g[:, :u], out=dz[:, 3 * u:])          # d candidate
-        xp.multiply(dct, self.C[t], out=dz[:, u:2 * u])        # d f
-        dct *= g[:, u:2 * u]                                   # d c_{t-1}
-        self.d_ract(g[:, :3 * u], dz[:, :3 * u], self.scr(3 * u))
-        self.d_act(g[:, 3 * u:], dz[:, 3 * u:], self.scr(u))
-        return [dz @ self.UT, dct]
+        xp.multiply(dct, self.C[t], out=dz[:, u:2 * u])     # d f
+        self.d_ract(g[:, :3 * u], dz[:, :3 * u], scr[:, :3 * u])
+        self.d_act(g[:, 3 * u:], dz[:, 3 * u:], scr[:, :u])
+        if not need_prev:
+            return [None, None]
+        return [dz @ self.UT, dct * g[:, u:2 * u]]             # d h_{t-1}, d c_{t-1}
 
     def weight_grads(self, xs2d, h_prev2d, dA2d, need):
-        dk, du, db = super().weight_grads(xs2d, h_prev2d, dA2d, need)
-        return tuple(None if v is None else _unpermute(v, self.perm) for v in (dk, du, db))
+        grads = super().weight_grads(xs2d, h_prev2d, dA2d, need)
+        return tuple(None if v is None else _unpermute(v, self.perm) for v in grads)
 
 
 def _unpermute(v, perm):
@@ -236,25 +238,34 @@ class _GRU(_Cell):
             self.RH = workspace.take("gru_rh", (T, n, u), dtype)
             self.tmp_zr = backend.xp.empty((n, 2 * u), dtype=dtype)
 
-    def step(self, t, states):
+
+    def step(self, t):
         xp, u = backend.xp, self.u
-        H = states[0]
+        H = self.H
         a, tmp = self.A[t], self.tmp_u
+        recurrent = t or not self.zero_h0
         if self.reset_after:
             hz = self.HZ[t]
-            xp.matmul(H[t], self.U, out=hz)
+            if recurrent:
+                xp.matmul(H[t], self.U, out=hz)
+            else:
+                hz[...] = 0
             if self.b_rec is not None:
                 hz += self.b_rec
             a[:, :2 * u] += hz[:, :2 * u]
             self.ract(a[:, :2 * u])
             xp.multiply(a[:, u:2 * u], hz[:, 2 * u:], out=tmp)
         else:
-            xp.matmul(H[t], self.U_zr, out=self.tmp_zr)
-            a[:, :2 * u] += self.tmp_zr
+            if recurrent:
+                xp.matmul(H[t], self.U_zr, out=self.tmp_zr)
+                a[:, :2 * u] += self.tmp_zr
             self.ract(a[:, :2 * u])
             rh = self.RH[t]
             xp.multiply(a[:, u:2 * u], H[t], out=rh)
-            xp.matmul(rh, self.U_h, out=tmp)
+            if recurrent:
+                xp.matmul(rh, self.U_h, out=tmp)
+            else:
+                tmp[...] = 0
         hh = a[:, 2 * u:]
         hh += tmp
         self.act(hh)
@@ -262,7 +273,7 @@ class _GRU(_Cell):
         tmp *= a[:, :u]
         xp.add(hh, tmp, out=H[t + 1])
 
-    def back_step(self, t, d):
+    def back_step(self, t, d, need_prev):
         xp, u = backend.xp, self.u
         dh = d[0]
         a, da = self.A[t], self.dA[t]
@@ -273,18 +284,22 @@ class _GRU(_Cell):
         dah = da[:, 2 * u:]
         xp.subtract(1, z, out=dah)                             # d hh = dh (1 - z)
         dah *= dh
-        self.d_act(hh, dah, self.scr(u))
+        self.d_act(hh, dah, self.scratch[:, :u])
         if self.reset_after:
             hz, dhz = self.HZ[t], self.dHZ[t]
             xp.multiply(dah, r, out=dhz[:, 2 * u:])
             xp.multiply(dah, hz[:, 2 * u:], out=da[:, u:2 * u])   # d r
-            self.d_ract(a[:, :2 * u], da[:, :2 * u], self.scr(2 * u))
+            self.d_ract(a[:, :2 * u], da[:, :2 * u], self.scratch[:, :2 * u])
             dhz[:, :2 * u] = da[:, :2 * u]
+            if not need_prev:
+                return [None]
             dh_prev = dhz @ self.UT
         else:
             drh = dah @ self.U_hT
             xp.multiply(drh, h_prev, out=da[:, u:2 * u])          # d r
-            self.d_ract(a[:, :2 * u], da[:, :2 * u], self.scr(2 * u))
+            self.d_ract(a[:, :2 * u], da[:, :2 * u], self.scratch[:, :2 * u])
+            if not need_prev:
+                return [None]
             dh_prev = da[:, :2 * u] @ self.U_zrT
             drh *= r
             dh_prev += drh
@@ -293,48 +308,47 @@ class _GRU(_Cell):
 
     def weight_grads(self, xs2d, h_prev2d, dA2d, need):
         xp, u = backend.xp, self.u
-        dk = xs2d.T @ dA2d if need[0] else None
-        du = db = None
+        dk, du, db = super().weight_grads(xs2d, h_prev2d, dA2d, (need[0], False, need[2]))
         if self.reset_after:
             dhz2d = self.dHZ.reshape(-1, 3 * u)
             if need[1]:
                 du = h_prev2d.T @ dhz2d
             if need[2]:
-                db = xp.stack([dA2d.sum(axis=0), dhz2d.sum(axis=0)])
-        else:
-            if need[1]:
-                du = xp.empty(self.U.shape, dtype=dA2d.dtype)
-                du[:, :2 * u] = h_prev2d.T @ dA2d[:, :2 * u]
-                du[:, 2 * u:] = self.RH.reshape(-1, u).T @ dA2d[:, 2 * u:]
-            if need[2]:
-                db = dA2d.sum(axis=0)
+                db = xp.stack([db, dhz2d.sum(axis=0)])
+        elif need[1]:
+            du = xp.empty(self.U.shape, dtype=dA2d.dtype)
+            du[:, :2 * u] = h_prev2d.T @ dA2d[:, :2 * u]
+            du[:, 2 * u:] = self.RH.reshape(-1, u).T @ dA2d[:, 2 * u:]
         return dk, du, db
 
 
 # -- the driver: projection, masks, packing and the tape --------------------------------------------------------
-def _run(cell, x, kernel, recurrent_kernel, bias, initial_state, mask, go_backwards, zero_output_for_mask, op):
+def _run(cell, x, kernel, recurrent_kernel, bias, initial_state, mask, go_backwards, zero_output_for_mask,
+         return_sequences, op):
     xp = backend.xp
     n, T, d = x.shape
     u, S, dtype = cell.u, cell.num_states, x.dtype
-    # time-major, processing-order inputs (T, N, D): one copy, then one GEMM for every timestep
-    xs = workspace.take(op + "_xs", (T, n, d), dtype)
-    xs[...] = x.data.transpose(1, 0, 2)[::-1] if go_backwards else x.data.transpose(1, 0, 2)
-    xs2d = xs.reshape(T * n, d)
+    # time-major, processing-order inputs (T, N, D + 1) with a column of ones for the bias: one GEMM
+    # projects every timestep (and, in backward, gives the kernel's and the bias's gradients at once)
+    xs = workspace.take(op + "_xs", (T, n, d + 1), dtype)
+    xs[:, :, :d] = x.data.transpose(1, 0, 2)[::-1] if go_backwards else x.data.transpose(1, 0, 2)
+    xs[:, :, d] = 1
+    xs2d = xs.reshape(T * n, d + 1)
+    b = xp.zeros(cell.W_in.shape[1], dtype) if cell.b is None else cell.b
     cell.A = workspace.take(op + "_A", (T, n, cell.W.shape[1]), dtype)
-    xp.matmul(xs2d, cell.W_in, out=cell.A.reshape(T * n, -1))
-    if cell.b is not None:
-        cell.A += cell.b
+    xp.matmul(xs2d, xp.concatenate([cell.W_in, b[None]]), out=cell.A.reshape(T * n, -1))
     cell.allocate(T, n, dtype)
 
-    Y = workspace.take(op + "_Y", (T + 1 + S, n, u), dtype)   # handed out again only once nothing holds it
+    # Y: row 0 the initial h, then the outputs (all T, or only the last), then the S final states
+    out_rows = T if return_sequences else 1
+    Y = workspace.take(op + "_Y", (out_rows + 1 + S, n, u), dtype)   # handed out again once nothing holds it
     separate_outputs = mask is not None and zero_output_for_mask
-    H = xp.empty((T + 1, n, u), dtype=dtype) if separate_outputs else Y[:T + 1]
+    H = Y[:T + 1] if return_sequences and not separate_outputs else workspace.take(op + "_H", (T + 1, n, u), dtype)
     states = [H] + [workspace.take(f"{op}_state{k}", (T + 1, n, u), dtype) for k in range(1, S)]
     for k, buf in enumerate(states):
         init = None if initial_state is None else initial_state[k]
         buf[0] = 0 if init is None else init.data
-    if separate_outputs:
-        Y[0] = H[0]
+    cell.zero_h0 = initial_state is None
     cell.H = H
     if S > 1:
         cell.C = states[1]
@@ -345,40 +359,46 @@ def _run(cell, x, kernel, recurrent_kernel, bias, initial_state, mask, go_backwa
         notM = ~M
     with _quiet():
         for t in range(T):
-            cell.step(t, states)
+            cell.step(t)
             if M is not None:
                 for buf in states:
                     xp.copyto(buf[t + 1], buf[t], where=notM[t])
-                if separate_outputs:
+                if separate_outputs and return_sequences:
                     xp.multiply(H[t + 1], M[t], out=Y[t + 1])
+    Y[0] = H[0]
+    if not return_sequences:
+        Y[1] = H[T] if not separate_outputs else H[T] * M[T - 1]
     for k, buf in enumerate(states):
-        Y[T + 1 + k] = buf[T]
+        Y[out_rows + 1 + k] = buf[T]
 
     weights = (kernel, recurrent_kernel) + (() if bias is None else (bias,))
     inits = tuple(initial_state or ())
     parents = (x,) + weights + inits
+    init_grad = any(s.requires_grad for s in inits)
 
     def backward(gY):
-        dout = gY[1:T + 1]
-        carry = [gY[T + 1 + k].copy() for k in range(S)]
-        # without return_sequences only the last output has a gradient: skip adding the zero rows
-        first_added = T - 1 if T > 1 and not dout[:T - 1].any() else 0
+        carry = [gY[out_rows + 1 + k].copy() for k in range(S)]
         for t in range(T - 1, -1, -1):
+            # without return_sequences only the last step's output has a gradient
+            g_out = gY[t + 1] if return_sequences else (gY[1] if t == T - 1 else None)
+            need_prev = t > 0 or init_grad
             if M is None:
-                if t >= first_added:
-                    carry[0] += dout[t]
-                carry = cell.back_step(t, carry)
+                if g_out is not None:
+                    carry[0] += g_out
+                carry = cell.back_step(t, carry, need_prev)
                 continue
             m, nm = M[t], notM[t]
             if separate_outputs:
                 new = [c * m for c in carry]
-                new[0] += dout[t] * m
+                if g_out is not None:
+                    new[0] += g_out * m
             else:
-                if t >= first_added:
-                    carry[0] += dout[t]
+                if g_out is not None:
+                    carry[0] += g_out
                 new = [c * m for c in carry]
             passed = [c * nm for c in carry]
-            carry = [p + q for p, q in zip(cell.back_step(t, new), passed)]
+            stepped = cell.back_step(t, new, need_prev)
+            carry = [None if s is None else s + q for s, q in zip(stepped, passed)]
         dA2d = cell.dA.reshape(T * n, -1)
         need = [w.requires_grad for w in weights] + [False] * (3 - len(weights))
         dk, du, db = cell.weight_grads(xs2d, H[:T].reshape(T * n, u), dA2d, need)
@@ -386,8 +406,10 @@ def _run(cell, x, kernel, recurrent_kernel, bias, initial_state, mask, go_backwa
         if x.requires_grad:
             dxs = (dA2d @ cell.W.T).reshape(T, n, d)
             dx = (dxs[::-1] if go_backwards else dxs).transpose(1, 0, 2)
-        carry[0] = carry[0] + gY[0]      # row 0 of Y is h0 itself
         grads = (dx, dk, du) + (() if bias is None else (db,))
+        if not init_grad:
+            return grads + (None,) * len(inits)
+        carry[0] = carry[0] + gY[0]      # row 0 of Y is h0 itself
         return grads + tuple(c if s.requires_grad else None for c, s in zip(carry, inits))
 
     return make(Y, parents, backward, op)
@@ -402,50 +424,59 @@ def _prepare(x, initial_state):
 
 
 def simple_rnn(x, kernel, recurrent_kernel, bias=None, initial_state=None, mask=None, go_backwards=False,
-               zero_output_for_mask=False, activation="tanh"):
+               zero_output_for_mask=False, activation="tanh", return_sequences=True):
     """SimpleRNN over a sequence. x (N, T, D), kernel (D, U), recurrent_kernel (U, U), bias (U,) or None,
-    initial_state [h0 (N, U)] or None, mask (N, T) bool or None -> packed Y (T + 2, N, U)."""
+    initial_state [h0 (N, U)] or None, mask (N, T) bool or None -> packed Y (T + 2, N, U), or (3, N, U)
+    without ``return_sequences``."""
     x, states = _prepare(x, initial_state)
     cell = _SimpleRNN(kernel.data, recurrent_kernel.data, activation, "linear")
     cell.b = None if bias is None else bias.data
     cell.UT = backend.xp.ascontiguousarray(cell.U.T)
     return _run(cell, x, kernel, recurrent_kernel, bias, states, mask, go_backwards, zero_output_for_mask,
-                "simple_rnn")
+                return_sequences, "simple_rnn")
 
 
 def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, mask=None, go_backwards=False,
-         zero_output_for_mask=False, activation="tanh", recurrent_activation="sigmoid"):
+         zero_output_for_mask=False, activation="tanh", recurrent_activation="sigmoid", return_sequences=True):
     """LSTM over a sequence (Keras gates i, f, c, o). x (N, T, D), kernel (D, 4U), recurrent_kernel (U, 4U),
-    bias (4U,) or None, initial_state [h0, c0] or None, mask (N, T) -> packed Y (T + 3, N, U)."""
+    bias (4U,) or None, initial_state [h0, c0] or None, mask (N, T) -> packed Y (T + 3, N, U), or (4, N, U)
+    without ``return_sequences``."""
     x, states = _prepare(x, initial_state)
     cell = _LSTM(kernel.data, recurrent_kernel.data, None if bias is None else bias.data, activation,
                  recurrent_activation)
     return _run(cell, x, kernel, recurrent_kernel, bias, states, mask, go_backwards, zero_output_for_mask,
-                "lstm")
+                return_sequences, "lstm")
 
 
 def gru(x, kernel, recurrent_kernel, bias=None, initial_state=None, mask=None, go_backwards=False,
-        zero_output_for_mask=False, activation="tanh", recurrent_activation="sigmoid", reset_after=True):
+        zero_output_for_mask=False, activation="tanh", recurrent_activation="sigmoid", reset_after=True,
+        return_sequences=True):
     """GRU over a sequence (Keras gates z, r, h). x (N, T, D), kernel (D, 3U), recurrent_kernel (U, 3U),
-    bias (2, 3U) with ``reset_after`` else (3U,), or None; initial_state [h0] -> packed Y (T + 2, N, U)."""
+    bias (2, 3U) with ``reset_after`` else (3U,), or None; initial_state [h0] -> packed Y (T + 2, N, U), or
+    (3, N, U) without ``return_sequences``."""
     x, states = _prepare(x, initial_state)
     cell = _GRU(kernel.data, recurrent_kernel.data, None if bias is None else bias.data, activation,
                 recurrent_activation, reset_after)
     return _run(cell, x, kernel, recurrent_kernel, bias, states, mask, go_backwards, zero_output_for_mask,
-                "gru")
+                return_sequences, "gru")
 
 
 # -- slicing the packed result ------------------------------------------------------------------------------------
-def sequence_outputs(packed, timesteps):
-    """The outputs (N, T, U) in processing order."""
-    return transpose(getitem(packed, slice(1, timesteps + 1)), (1, 0, 2))
+def _output_rows(packed, num_states):
+    return packed.shape[0] - 1 - num_states
 
 
-def last_output(packed, timesteps):
+def sequence_outputs(packed, num_states):
+    """The outputs (N, T, U) in processing order (the op ran with ``return_sequences``)."""
+    return transpose(getitem(packed, slice(1, _output_rows(packed, num_states) + 1)), (1, 0, 2))
+
+
+def last_output(packed, num_states):
     """The output of the last processed step (N, U)."""
-    return getitem(packed, timesteps)
+    return getitem(packed, _output_rows(packed, num_states))
 
 
-def final_states(packed, timesteps, count):
-    """The ``count`` final states, each (N, U)."""
-    return [getitem(packed, timesteps + 1 + k) for k in range(count)]
+def final_states(packed, num_states):
+    """The ``num_states`` final states, each (N, U)."""
+    rows = _output_rows(packed, num_states)
+    return [getitem(packed, rows + 1 + k) for k in range(num_states)]
