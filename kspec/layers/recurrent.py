@@ -54,7 +54,8 @@ class RNN(Layer):
             raise ValueError("Received an invalid value for argument `units`, expected a positive integer, "
                              f"got {units!r}.")
         if stateful:
-            raise NotImplementedError(f"{type(self).__name__}: stateful=True is not supported by kspec")
+            raise NotImplementedError("stateful=True is not supported by kspec (states are not kept between "
+                                      "batches); use stateful: false")
         self.units = units
         self.activation = activations.get(activation)
         self.recurrent_activation = activations.get(recurrent_activation)

@@ -107,12 +107,20 @@ class _Cell:
         self.tmp = backend.xp.empty((n, width), dtype=dtype)
         self.scratch = backend.xp.empty((n, width), dtype=dtype)   # derivative temporaries
 
-    def weight_grads(self, xs2d, h_prev2d, dA2d, need):
-        """(d kernel, d recurrent_kernel, d bias) in the Keras layout (None where not needed). ``xs2d`` ends
-        with a column of ones (the bias's input), so one GEMM gives the kernel's and the bias's gradients."""
-        dkb = xs2d.T @ dA2d if need[0] or need[2] else None
-        du = h_prev2d.T @ dA2d if need[1] else None
-        return (None if dkb is None else dkb[:-1]), du, (None if dkb is None else dkb[-1])
+    def weight_grads(self, Z, H, dA2d, need):
+        """(d kernel, d recurrent_kernel, d bias) in the Keras layout (None where not needed). ``Z`` (T, N,
+        D + 1 + U) holds each step's input, a one (the bias's input) and room for h_prev: one GEMM
+        ``Z2d.T @ dA2d`` then gives the kernel's, the bias's and the recurrent kernel's gradients."""
+        T, n, width = Z.shape
+        d = width - 1 - self.u
+        cols = width if need[1] else d + 1
+        if need[1]:
+            Z[:, :, d + 1:] = H[:T]
+        grads = Z.reshape(T * n, width)[:, :cols].T @ dA2d if need[0] or need[1] or need[2] else None
+        if grads is None:
+            return None, None, None
+        return (grads[:d] if need[0] else None), (grads[d + 1:] if need[1] else None), \
+            (grads[d] if need[2] else None)
 
 
 class _SimpleRNN(_Cell):
@@ -142,9 +150,8 @@ class _LSTM(_Cell):
     def __init__(self, kernel, recurrent_kernel, bias, activation, recurrent_activation):
         xp = backend.xp
         u = recurrent_kernel.shape[0]
-        self.perm = xp.concatenate([xp.arange(0, 2 * u), xp.arange(3 * u, 4 * u), xp.arange(2 * u, 3 * u)])
-        super().__init__(kernel[:, self.perm], recurrent_kernel[:, self.perm], activation, recurrent_activation)
-        self.b = None if bias is None else bias[self.perm]
+        super().__init__(_swap_c_o(kernel, u), _swap_c_o(recurrent_kernel, u), activation, recurrent_activation)
+        self.b = None if bias is None else _swap_c_o(bias, u)
         self.UT = xp.ascontiguousarray(self.U.T)
         self.act_name = activation
         if recurrent_activation == "sigmoid":
@@ -197,14 +204,16 @@ class _LSTM(_Cell):
             return [None, None]
         return [dz @ self.UT, dct * g[:, u:2 * u]]             # d h_{t-1}, d c_{t-1}
 
-    def weight_grads(self, xs2d, h_prev2d, dA2d, need):
-        grads = super().weight_grads(xs2d, h_prev2d, dA2d, need)
-        return tuple(None if v is None else _unpermute(v, self.perm) for v in grads)
+    def weight_grads(self, Z, H, dA2d, need):
+        return tuple(None if v is None else _swap_c_o(v, self.u) for v in super().weight_grads(Z, H, dA2d, need))
 
 
-def _unpermute(v, perm):
+def _swap_c_o(v, u):
+    """Keras's gate blocks [i, f, c, o] as [i, f, o, c] along the last axis, and back (slice copies)."""
     out = backend.xp.empty_like(v)
-    out[..., perm] = v
+    out[..., :2 * u] = v[..., :2 * u]
+    out[..., 2 * u:3 * u] = v[..., 3 * u:]
+    out[..., 3 * u:] = v[..., 2 * u:3 * u]
     return out
 
 
@@ -306,9 +315,11 @@ class _GRU(_Cell):
         dh_prev += dh * z
         return [dh_prev]
 
-    def weight_grads(self, xs2d, h_prev2d, dA2d, need):
+    def weight_grads(self, Z, H, dA2d, need):
         xp, u = backend.xp, self.u
-        dk, du, db = super().weight_grads(xs2d, h_prev2d, dA2d, (need[0], False, need[2]))
+        dk, _, db = super().weight_grads(Z, H, dA2d, (need[0], False, need[2]))
+        du = None
+        h_prev2d = H[:Z.shape[0]].reshape(-1, u)
         if self.reset_after:
             dhz2d = self.dHZ.reshape(-1, 3 * u)
             if need[1]:
@@ -328,15 +339,15 @@ def _run(cell, x, kernel, recurrent_kernel, bias, initial_state, mask, go_backwa
     xp = backend.xp
     n, T, d = x.shape
     u, S, dtype = cell.u, cell.num_states, x.dtype
-    # time-major, processing-order inputs (T, N, D + 1) with a column of ones for the bias: one GEMM
-    # projects every timestep (and, in backward, gives the kernel's and the bias's gradients at once)
-    xs = workspace.take(op + "_xs", (T, n, d + 1), dtype)
-    xs[:, :, :d] = x.data.transpose(1, 0, 2)[::-1] if go_backwards else x.data.transpose(1, 0, 2)
-    xs[:, :, d] = 1
-    xs2d = xs.reshape(T * n, d + 1)
+    # Z (T, N, D + 1 + U): the time-major, processing-order inputs, a column of ones for the bias, and room
+    # for h_prev (filled in backward). One GEMM projects every timestep's input; in backward one GEMM gives
+    # the kernel's, the bias's and the recurrent kernel's gradients.
+    Z = workspace.take(op + "_Z", (T, n, d + 1 + u), dtype)
+    Z[:, :, :d] = x.data.transpose(1, 0, 2)[::-1] if go_backwards else x.data.transpose(1, 0, 2)
+    Z[:, :, d] = 1
     b = xp.zeros(cell.W_in.shape[1], dtype) if cell.b is None else cell.b
     cell.A = workspace.take(op + "_A", (T, n, cell.W.shape[1]), dtype)
-    xp.matmul(xs2d, xp.concatenate([cell.W_in, b[None]]), out=cell.A.reshape(T * n, -1))
+    xp.matmul(Z.reshape(T * n, -1)[:, :d + 1], xp.concatenate([cell.W_in, b[None]]), out=cell.A.reshape(T * n, -1))
     cell.allocate(T, n, dtype)
 
     # Y: row 0 the initial h, then the outputs (all T, or only the last), then the S final states
@@ -401,7 +412,7 @@ def _run(cell, x, kernel, recurrent_kernel, bias, initial_state, mask, go_backwa
             carry = [None if s is None else s + q for s, q in zip(stepped, passed)]
         dA2d = cell.dA.reshape(T * n, -1)
         need = [w.requires_grad for w in weights] + [False] * (3 - len(weights))
-        dk, du, db = cell.weight_grads(xs2d, H[:T].reshape(T * n, u), dA2d, need)
+        dk, du, db = cell.weight_grads(Z, H, dA2d, need)
         dx = None
         if x.requires_grad:
             dxs = (dA2d @ cell.W.T).reshape(T, n, d)
