@@ -48,6 +48,26 @@ def test_pad_sequences_step_fits_maxlen_and_round_trips(tmp_path):
         build_pipeline([{"pad_sequences": {"length": 3}}])
 
 
+@pytest.mark.parametrize("step,arg", [("pad_sequences", "post"), ("pad_sequences", False), ("pad_sequences", [4]),
+                                      ("text_vectorize", "\\w+"), ("text_vectorize", 5)])
+def test_sequence_steps_reject_options_that_are_not_a_mapping(step, arg):
+    with pytest.raises(StepError, match="expected a mapping of options") as err:
+        build_pipeline([{step: arg}])
+    assert step in str(err.value) and err.value.hint.startswith(f"e.g. {step}:")
+
+
+@pytest.mark.parametrize("step,options,match", [
+    ("pad_sequences", {"value": [0]}, "value must be a number"),
+    ("pad_sequences", {"padding": ["post"]}, "padding must be"),
+    ("text_vectorize", {"split": None}, "split must be"),
+    ("text_vectorize", {"split": ["a"]}, "split must be"),
+    ("text_vectorize", {"lowercase": "yes"}, "lowercase must be"),
+    ("text_vectorize", {"max_tokens": True}, "max_tokens must be")])
+def test_sequence_step_options_are_type_checked(step, options, match):
+    with pytest.raises(StepError, match=match):
+        build_pipeline([{step: options}])
+
+
 def test_read_sequences_from_jsonl_and_text(tmp_path):
     jsonl = tmp_path / "ids.jsonl"
     jsonl.write_text("[1, 2, 3]\n\n[4]\n[5, 6]\n")

@@ -67,16 +67,19 @@ class PadSequences(Step):
     KEYS = ("maxlen", "padding", "truncating", "value")
 
     def __init__(self, arg=None):
-        options = {"maxlen": arg} if isinstance(arg, int) and not isinstance(arg, bool) else dict(arg or {})
-        unknown = set(options) - set(self.KEYS)
-        if unknown:
-            raise self._error(f"unknown options {sorted(unknown)}; use {', '.join(self.KEYS)}")
+        if isinstance(arg, int) and not isinstance(arg, bool):
+            options = {"maxlen": arg}
+        else:
+            options = self._options(arg, self.KEYS, "40 or {maxlen: 40, padding: post}")
         maxlen = options.get("maxlen")
         if maxlen is not None and (isinstance(maxlen, bool) or not isinstance(maxlen, int) or maxlen < 1):
             raise self._error(f"maxlen must be a positive integer, got {maxlen!r}")
         for key in ("padding", "truncating"):
             if options.get(key, "pre") not in ("pre", "post"):
                 raise self._error(f"{key} must be 'pre' or 'post', got {options[key]!r}")
+        value = options.get("value", 0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self._error(f"value must be a number (the padding id), got {value!r}")
         super().__init__(arg)
         self.options = options
         self.maxlen = maxlen
@@ -114,17 +117,19 @@ class TextVectorize(Step):
     KEYS = ("split", "lowercase", "max_tokens")
 
     def __init__(self, arg=None):
-        options = dict(arg or {}) if not isinstance(arg, bool) else {}
-        unknown = set(options) - set(self.KEYS)
-        if unknown:
-            raise self._error(f"unknown options {sorted(unknown)}; use {', '.join(self.KEYS)}")
+        options = self._options(arg, self.KEYS, "{split: whitespace, lowercase: true, max_tokens: 8000}")
         split = options.get("split", "whitespace")
+        if not isinstance(split, str):
+            raise self._error(f"split must be 'whitespace' or a regular expression (a string), got {split!r}")
+        if not isinstance(options.get("lowercase", True), bool):
+            raise self._error(f"lowercase must be true or false, got {options['lowercase']!r}")
         try:
             self._pattern = None if split == "whitespace" else re.compile(split)
         except re.error as e:
             raise self._error(f"split is not a valid regular expression: {e}") from None
         max_tokens = options.get("max_tokens")
-        if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 3):
+        if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int)
+                                       or max_tokens < 3):
             raise self._error(f"max_tokens must be an integer >= 3 (padding, [UNK], a token), got {max_tokens!r}")
         super().__init__(arg)
         self.lowercase = bool(options.get("lowercase", True))

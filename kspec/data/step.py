@@ -32,6 +32,17 @@ class Step:
         """The spec form of this step, e.g. ``{"scale": 255}``."""
         return {self.name: self.arg}
 
+    def _options(self, arg, keys, example):
+        """The step's options from ``arg``: a mapping with keys among ``keys`` (None or true: defaults)."""
+        if arg is None or arg is True:
+            return {}
+        if not isinstance(arg, dict):
+            raise self._error(f"expected a mapping of options, got {arg!r}", hint=f"e.g. {self.name}: {example}")
+        unknown = set(arg) - set(keys)
+        if unknown:
+            raise self._error(f"unknown options {sorted(unknown)}; use {', '.join(keys)}")
+        return dict(arg)
+
     def _error(self, message, hint=None):
         return StepError(f"{self.name}: {message}", hint=hint)
 
