@@ -90,8 +90,11 @@ def _quiet():
 
 # -- the cells: forward step, backward step and weight gradients on time-major, feature-major buffers -------
 def _sum_outer(P, Q):
-    """sum over t of P[t] @ Q[t].T for P (T, F, N) and Q (T, G, N): (F, G)."""
-    return backend.xp.matmul(P, Q.transpose(0, 2, 1)).sum(axis=0)
+    """sum over t of P[t] @ Q[t].T for P (T, F, N) and Q (T, G, N): (F, G) (a transposed view). Computed as
+    Q[t] @ P[t].T, the faster orientation for OpenBLAS here, into a reused buffer."""
+    T, F, _ = P.shape
+    out = workspace.take("rnn_outer", (T, Q.shape[1], F), P.dtype)
+    return backend.xp.matmul(Q, P.transpose(0, 2, 1), out=out).sum(axis=0).T
 
 
 class _Cell:
@@ -354,7 +357,7 @@ def _run(cell, x, kernel, recurrent_kernel, bias, initial_state, mask, go_backwa
     Z[:, d] = 1
     b = xp.zeros(cell.W_in.shape[1], dtype) if cell.b is None else cell.b
     cell.A = workspace.take(op + "_A", (T, cell.W.shape[1], n), dtype)
-    xp.matmul(xp.concatenate([cell.W_in, b[None]]).T, Z[:, :d + 1], out=cell.A)
+    xp.matmul(xp.concatenate([cell.W_in.T, b[:, None]], axis=1), Z[:, :d + 1], out=cell.A)
     cell.allocate(T, n, dtype)
 
     # Y: row 0 the initial h, then the outputs (all T, or only the last), then the S final states
