@@ -122,9 +122,9 @@ def test_training_accuracy_with_sequence_mask_matches_keras():
 # -- the sequence ops against the per-step reference of engine ops ---------------------------------------------
 VARIANTS = [(SimpleRNN, {}), (LSTM, {}), (GRU, {}), (GRU, {"reset_after": False}),
             (SimpleRNN, {"activation": "relu"}), (LSTM, {"recurrent_activation": "hard_sigmoid"}),
-            (GRU, {"use_bias": False})]
+            (GRU, {"use_bias": False}), (LSTM, {"activation": "relu", "use_bias": False})]
 VARIANT_IDS = ["simple_rnn", "lstm", "gru", "gru_reset_before", "simple_rnn_relu", "lstm_hard_sigmoid",
-               "gru_no_bias"]
+               "gru_no_bias", "lstm_relu_no_bias"]
 FLAGS = [(s, b, z) for s in (False, True) for b in (False, True) for z in (False, True)]
 FLAG_IDS = [f"seq{int(s)}_back{int(b)}_zero{int(z)}" for s, b, z in FLAGS]
 
