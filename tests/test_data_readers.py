@@ -185,6 +185,22 @@ def test_iris_csv_is_fishers_data():
     np.testing.assert_allclose(x.mean(axis=0), [5.843, 3.057, 3.758, 1.199], atol=5e-4)
 
 
+def test_npz_and_h5_keep_class_names_beside_integer_labels(tmp_path):
+    x, y = np.zeros((3, 2), np.float32), np.array([0, 2, 1])
+    np.savez(tmp_path / "a.npz", x=x, y=y, classes=np.array(["de", "es", "it"]))
+    with h5py.File(tmp_path / "a.h5", "w") as f:
+        f["x"], f["y"], f["classes"] = x, y, np.array([b"de", b"es", b"it"])
+    for name in ("a.npz", "a.h5"):
+        split = load_split({"path": name, "x": "x", "y": "y"}, str(tmp_path))
+        assert split.classes == ["de", "es", "it"], name
+        np.testing.assert_array_equal(split.y, y)
+    np.savez(tmp_path / "plain.npz", x=x, y=y)
+    assert load_split({"path": "plain.npz", "x": "x", "y": "y"}, str(tmp_path)).classes is None
+    np.savez(tmp_path / "short.npz", x=x, y=y, classes=np.array(["de", "es"]))
+    with pytest.raises(DataError, match="'classes' names 2 classes"):
+        load_split({"path": "short.npz", "x": "x", "y": "y"}, str(tmp_path))
+
+
 # ----------------------------------------------------------------------------------------- HDF5
 
 def test_h5_round_trip_and_missing_dataset(tmp_path):

@@ -153,7 +153,7 @@ def _from_file(path, xkey, ykey, fmt, opts, classes, reads=None):
     if fmt in _KEYED and (xkey is not None):
         x = _each(xkey, lambda k: read_array_file(path, k, fmt=fmt))
         y = None if ykey is None else _each(ykey, lambda k: read_array_file(path, k, fmt=fmt))
-        return x, y, None
+        return x, y, _stored_classes(path, fmt, y)
     data = read_array_file(path, fmt=fmt, classes=classes, **opts)
     if not isinstance(data, dict):
         if xkey is not None or ykey is not None:
@@ -175,6 +175,28 @@ def _from_file(path, xkey, ykey, fmt, opts, classes, reads=None):
 def _single(path, fmt, opts, classes):
     data = read_array_file(path, fmt=fmt, classes=classes, **opts)
     return pick_array(data, None, path)
+
+
+def _stored_classes(path, fmt, y):
+    """The label names an .npz/.h5 keeps beside integer labels in a ``classes`` array, or None."""
+    if y is None or isinstance(y, dict) or y.dtype.kind not in "iu":
+        return None
+    if fmt == "h5":
+        import h5py
+        with h5py.File(path, "r") as f:
+            stored = f["classes"][()] if isinstance(f.get("classes"), h5py.Dataset) else None
+    else:
+        try:
+            stored = read_array_file(path, "classes", fmt=fmt)
+        except DataError:
+            stored = None
+    if stored is None:
+        return None
+    names = [c.decode() if isinstance(c, bytes) else str(c) for c in np.asarray(stored).ravel()]
+    if y.size and (y.min() < 0 or y.max() >= len(names)):
+        raise DataError(f"the labels run from {y.min()} to {y.max()}, but 'classes' names {len(names)} classes",
+                        path, hint="store one name per class id in 'classes', or drop it")
+    return names
 
 
 def _labels(y, found, classes):
