@@ -1,11 +1,11 @@
 """Keras ``Functional`` (graph) model configs -> kspec :class:`~kspec.models.functional.Functional` models.
 
-Reads Keras 3 configs (``inbound_nodes`` as ``[{"args": [...], "kwargs": {}}]`` with ``__keras_tensor__``
-entries) and Keras 2 configs (``inbound_nodes`` as ``[[["dense", 0, 0, {}], ...], ...]``; class names
-``Functional`` or ``Model``). Layers are created in config order, then each layer's calls are replayed as
-soon as their inputs exist, as Keras's ``functional_from_config`` does. Writing needs nothing here: the
-model's ``get_config()`` is already Keras's form, and :func:`kspec.io.keras_config.model_config` strips it
-to the legacy-.h5 layout.
+Reads Keras 3 configs (``inbound_nodes`` as ``[{"args": [...], "kwargs": {...}}]`` with ``__keras_tensor__``
+entries; kwargs that hold tensors, such as a recurrent layer's ``initial_state``, are passed on) and Keras 2
+configs (``inbound_nodes`` as ``[[["dense", 0, 0, {}], ...], ...]``; class names ``Functional`` or
+``Model``). Layers are created in config order, then each layer's calls are replayed as soon as their inputs
+exist, as Keras's ``functional_from_config`` does. Writing needs nothing here: the model's ``get_config()``
+is already Keras's form, and :func:`kspec.io.keras_config.model_config` strips it to the legacy-.h5 layout.
 """
 from kspec.io.errors import ModelFileError
 
@@ -48,12 +48,11 @@ def functional_from_config(config, path=None):
         progress = False
         for layer, calls in pending:
             while calls:
-                refs, is_list = calls[0]
-                inputs = [tensor(r) for r in refs]
-                if any(t is None for t in inputs):
+                args, kwargs = calls[0]
+                if any(tensor(r) is None for r in _refs([args, list(kwargs.values())])):
                     break
                 try:
-                    layer(inputs if is_list else inputs[0])
+                    layer(_resolve(args, tensor), **{k: _resolve(v, tensor) for k, v in kwargs.items()})
                 except (TypeError, ValueError) as exc:
                     raise ModelFileError(f"cannot rebuild the call of layer {layer.name!r}: {exc}", path) from None
                 calls.pop(0)
@@ -85,7 +84,8 @@ def _struct(value, tensor):
 
 
 def _node_inputs(node, path, layer_name):
-    """``([[name, node_index, tensor_index], ...], called_on_a_list)`` for one serialized call."""
+    """``(args, kwargs)`` of one serialized call, each tensor as a tuple ``(name, node_index, tensor_index)``:
+    args is one tuple or a list of them; kwargs keeps the entries that hold tensors."""
     if isinstance(node, dict):  # Keras 3: {"args": [tensor or [tensors]], "kwargs": {...}}
         args = node.get("args") or []
         if len(args) != 1:
@@ -93,15 +93,42 @@ def _node_inputs(node, path, layer_name):
                                  f"{len(args)}", path)
         arg = args[0]
         if isinstance(arg, list):
-            return [_history(t, path, layer_name) for t in arg], True
-        return [_history(arg, path, layer_name)], False
+            arg = [_history(t, path, layer_name) for t in arg]
+        else:
+            arg = _history(arg, path, layer_name)
+        kwargs = {k: _tensors_in(v) for k, v in (node.get("kwargs") or {}).items()}
+        return arg, {k: v for k, v in kwargs.items() if _refs(v)}
     if isinstance(node, list):  # Keras 2: [[name, node_index, tensor_index, kwargs], ...]
-        refs = [list(ref[:3]) for ref in node]
-        return refs, len(refs) > 1
+        refs = [tuple(ref[:3]) for ref in node]
+        return (refs if len(refs) > 1 else refs[0]), {}
     raise ModelFileError(f"layer {layer_name!r}: unreadable inbound node {node!r:.80}", path)
 
 
+def _is_tensor(value):
+    return isinstance(value, dict) and value.get("class_name") == "__keras_tensor__"
+
+
 def _history(value, path, layer_name):
-    if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
-        return list(value["config"]["keras_history"])
+    if _is_tensor(value):
+        return tuple(value["config"]["keras_history"])
     raise ModelFileError(f"layer {layer_name!r}: a call argument is not a Keras tensor: {value!r:.80}", path)
+
+
+def _tensors_in(value):
+    """A kwargs value with its Keras tensors as reference tuples (lists kept, anything else as is)."""
+    if isinstance(value, list):
+        return [_tensors_in(v) for v in value]
+    return tuple(value["config"]["keras_history"]) if _is_tensor(value) else value
+
+
+def _refs(value):
+    """The reference tuples in a nest of lists."""
+    if isinstance(value, tuple):
+        return [value]
+    return [r for v in value for r in _refs(v)] if isinstance(value, list) else []
+
+
+def _resolve(value, tensor):
+    if isinstance(value, tuple):
+        return tensor(value)
+    return [_resolve(v, tensor) for v in value] if isinstance(value, list) else value

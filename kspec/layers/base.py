@@ -156,6 +156,12 @@ class Layer:
             return [(None,) + tuple(o.shape[1:]) for o in out]
         return (None,) + tuple(out.shape[1:])
 
+    def check_call_kwargs(self, kwargs):
+        """Rejects call arguments that ``call`` does not take; layers with extra ones check their values."""
+        unknown = [k for k in kwargs if k not in _call_params(type(self))]
+        if unknown:
+            raise TypeError(f"{type(self).__name__}.call() got an unexpected keyword argument {unknown[0]!r}")
+
     def compute_mask(self, inputs, mask=None):
         """The mask of the output: passed through where the layer supports masking, else dropped."""
         return mask if self.supports_masking else None
@@ -167,17 +173,19 @@ class Layer:
             self.built = True
             self.output_shape = _freeze(self.compute_output_shape(self.input_shape))
 
-    def __call__(self, inputs, training=False, mask=None):
-        symbolic = _first_symbolic(inputs)
+    def __call__(self, inputs, training=False, mask=None, **kwargs):
+        """``kwargs``: further arguments of ``call`` (e.g. a recurrent layer's ``initial_state``); the
+        tensors among them are graph inputs too when building a graph."""
+        self.check_call_kwargs(kwargs)
+        symbolic = _first_symbolic([inputs] + list(kwargs.values()))
         if symbolic is not None:  # graph building: kspec.models.functional records a node instead
-            return symbolic.apply_layer(self, inputs)
+            return symbolic.apply_layer(self, inputs, kwargs)
         self.ensure_built(_shape_of(inputs))
         if mask is None:
             mask = _mask_of(inputs)
         if mask is not None and "mask" in _call_params(type(self)):
-            outputs = self.call(inputs, training=training, mask=mask)
-        else:
-            outputs = self.call(inputs, training=training)
+            kwargs["mask"] = mask
+        outputs = self.call(inputs, training=training, **kwargs)
         if self.activity_regularizer is not None:
             self._add_activity_losses(outputs)
         out_mask = self.compute_mask(inputs, mask)
@@ -298,11 +306,12 @@ def _shape_of(inputs):
     return (None,) + tuple(inputs.shape[1:])
 
 
-def _first_symbolic(inputs):
-    """The first symbolic tensor (``is_symbolic``, kspec.models.functional) among the inputs, else None."""
-    for t in inputs if isinstance(inputs, (list, tuple)) else (inputs,):
-        if getattr(t, "is_symbolic", False):
-            return t
+def _first_symbolic(values):
+    """The first symbolic tensor (``is_symbolic``, kspec.models.functional) among the (nested) values."""
+    for t in values if isinstance(values, (list, tuple)) else (values,):
+        found = _first_symbolic(t) if isinstance(t, (list, tuple)) else t
+        if getattr(found, "is_symbolic", False):
+            return found
     return None
 
 

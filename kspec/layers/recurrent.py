@@ -112,20 +112,53 @@ class RNN(Layer):
         return [("", self.name, []), ("cell", self.cell_name, self.weights)]
 
     # -- calling -----------------------------------------------------------------------------------------------
-    def call(self, inputs, training=False, mask=None):
+    @classmethod
+    def initial_state_count(cls, config=None):
+        """How many initial states the layer takes (the spec checks ``initial_state`` with it)."""
+        return cls.num_states
+
+    def check_call_kwargs(self, kwargs):
+        super().check_call_kwargs(kwargs)
+        if kwargs.get("initial_state") is not None:
+            self.state_list(kwargs["initial_state"])
+
+    def state_list(self, initial_state):
+        """``initial_state`` as a list of S tensors (or KerasTensors) shaped (batch, units), checked."""
+        states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+        what = "[h, c]" if self.num_states == 2 else "[h]"
+        if len(states) != self.num_states:
+            raise ValueError(f"Layer {self.name!r} ({type(self).__name__}) expects {self.num_states} initial "
+                             f"state tensor(s) {what}, each of shape (batch_size, {self.units}). "
+                             f"Received: initial_state with {len(states)} tensor(s)")
+        for k, s in enumerate(states):
+            shape = tuple(getattr(s, "shape", ()))
+            if len(shape) != 2 or shape[1] != self.units:
+                raise ValueError(f"Layer {self.name!r} ({type(self).__name__}) expects each initial state of "
+                                 f"shape (batch_size, {self.units}). Received: initial_state[{k}].shape={shape}")
+        return states
+
+    def call(self, inputs, training=False, mask=None, initial_state=None):
+        """``initial_state``: S tensors (batch, units), [h] or [h, c] (LSTM); zeros when None."""
         x = _float_input(inputs)
         if mask is not None:
             mask = backend.xp.asarray(mask, dtype=bool)
             if mask.ndim == 3:
                 mask = mask.any(axis=-1)
+        init = None
+        if initial_state is not None:
+            init = [_float_input(s) for s in self.state_list(initial_state)]
+            if any(s.shape[0] != x.shape[0] for s in init):
+                raise ValueError(f"Layer {self.name!r}: the initial states' batch size differs from the inputs'. "
+                                 f"Received: inputs.shape={tuple(x.shape)}, initial_state shapes="
+                                 f"{[tuple(s.shape) for s in init]}")
         rec_dropout = training and 0.0 < self.recurrent_dropout < 1.0
         names = (activation_name(self.activation), activation_name(self.recurrent_activation))
         if rec_dropout or None in names[:self._activations_used()]:
-            seq, last, states = self._stepwise(x, mask, training)
+            seq, last, states = self._stepwise(x, mask, training, init)
         else:
             if training and 0.0 < self.dropout < 1.0:
                 x = ops.dropout(x, self.dropout, (x.shape[0], 1, x.shape[2]), self._rng)
-            packed = self._sequence_op(x, mask, *names)
+            packed = self._sequence_op(x, mask, init, *names)
             count = self.num_states
             seq = rnn_ops.sequence_outputs(packed, count) if self.return_sequences else None
             last = rnn_ops.last_output(packed, count)
@@ -140,7 +173,7 @@ class RNN(Layer):
     def _activations_used(self):
         return 2
 
-    def _stepwise(self, x, mask, training):
+    def _stepwise(self, x, mask, training, initial_state=None):
         """The per-step loop of engine ops (Keras's ``backend.rnn`` scan). Returns (sequence, last, states)."""
         xp = backend.xp
         n, timesteps, d = x.shape
@@ -151,7 +184,7 @@ class RNN(Layer):
             dp = [self._dropout_mask((n, d), self.dropout, dt) for _ in range(masks_per)]
         if training and 0.0 < self.recurrent_dropout < 1.0:
             rdp = [self._dropout_mask((n, u), self.recurrent_dropout, dt) for _ in range(masks_per)]
-        states = [Tensor(xp.zeros((n, u), dtype=dt)) for _ in range(self.num_states)]
+        states = initial_state or [Tensor(xp.zeros((n, u), dtype=dt)) for _ in range(self.num_states)]
         zeros = Tensor(xp.zeros((n, u), dtype=dt))
         outputs = []
         order = range(timesteps - 1, -1, -1) if self.go_backwards else range(timesteps)
@@ -222,8 +255,8 @@ class SimpleRNN(RNN):
     def _activations_used(self):
         return 1
 
-    def _sequence_op(self, x, mask, act, _ract):
-        return ops.simple_rnn(x, self.kernel, self.recurrent_kernel, self.bias, mask=mask,
+    def _sequence_op(self, x, mask, init, act, _ract):
+        return ops.simple_rnn(x, self.kernel, self.recurrent_kernel, self.bias, initial_state=init, mask=mask,
                               go_backwards=self.go_backwards, zero_output_for_mask=self.zero_output_for_mask,
                               return_sequences=self.return_sequences, activation=act)
 
@@ -270,8 +303,8 @@ class LSTM(RNN):
             return backend.xp.concatenate([base((units,), dtype=dtype), ones, base((2 * units,), dtype=dtype)])
         return init
 
-    def _sequence_op(self, x, mask, act, ract):
-        return ops.lstm(x, self.kernel, self.recurrent_kernel, self.bias, mask=mask,
+    def _sequence_op(self, x, mask, init, act, ract):
+        return ops.lstm(x, self.kernel, self.recurrent_kernel, self.bias, initial_state=init, mask=mask,
                         go_backwards=self.go_backwards, zero_output_for_mask=self.zero_output_for_mask,
                         return_sequences=self.return_sequences, activation=act, recurrent_activation=ract)
 
@@ -313,8 +346,8 @@ class GRU(RNN):
     def _bias_shape(self):
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
-    def _sequence_op(self, x, mask, act, ract):
-        return ops.gru(x, self.kernel, self.recurrent_kernel, self.bias, mask=mask,
+    def _sequence_op(self, x, mask, init, act, ract):
+        return ops.gru(x, self.kernel, self.recurrent_kernel, self.bias, initial_state=init, mask=mask,
                        go_backwards=self.go_backwards, zero_output_for_mask=self.zero_output_for_mask,
                        return_sequences=self.return_sequences, activation=act, recurrent_activation=ract,
                        reset_after=self.reset_after)

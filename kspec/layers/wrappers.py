@@ -115,9 +115,37 @@ class Bidirectional(Layer):
             groups += [(f"{key}/{rel}".rstrip("/"), name, w) for rel, name, w in sub.keras_weight_groups()]
         return groups
 
-    def call(self, inputs, training=False, mask=None):
-        y = self.forward_layer(inputs, training=training, mask=mask)
-        y_rev = self.backward_layer(inputs, training=training, mask=mask)
+    @classmethod
+    def initial_state_count(cls, config):
+        """Twice the wrapped layer's states, from the (spec or Keras) ``config``; None when not known."""
+        inner = config.get("layer")
+        if isinstance(inner, dict):
+            inner = inner.get("class_name") if "class_name" in inner else next(iter(inner), None)
+        inner_cls = registry.lookup("layer", inner) if isinstance(inner, str) else None
+        count = getattr(inner_cls, "initial_state_count", None)
+        return 2 * count(None) if count is not None else None
+
+    def check_call_kwargs(self, kwargs):
+        super().check_call_kwargs(kwargs)
+        if kwargs.get("initial_state") is not None:
+            self._split_states(kwargs["initial_state"])
+
+    def _split_states(self, initial_state):
+        """Keras's split: the first half of the list starts the forward layer, the second the backward."""
+        states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+        half = len(states) // 2
+        if len(states) % 2:
+            raise ValueError(f"Layer {self.name!r} (Bidirectional) expects an even number of initial states "
+                             f"(the forward layer's, then the backward layer's). Received: {len(states)}")
+        return (self.forward_layer.state_list(states[:half]), self.backward_layer.state_list(states[half:]))
+
+    def call(self, inputs, training=False, mask=None, initial_state=None):
+        fwd = bwd = {}
+        if initial_state is not None:
+            forward_state, backward_state = self._split_states(initial_state)
+            fwd, bwd = {"initial_state": forward_state}, {"initial_state": backward_state}
+        y = self.forward_layer(inputs, training=training, mask=mask, **fwd)
+        y_rev = self.backward_layer(inputs, training=training, mask=mask, **bwd)
         states = []
         if self.return_state:
             states = list(y[1:]) + list(y_rev[1:])

@@ -54,9 +54,9 @@ class KerasTensor:
         layer, node_index, _ = self.history
         return layer._inbound_nodes[node_index]
 
-    def apply_layer(self, layer, inputs):
-        """What ``layer(inputs)`` does when ``inputs`` are symbolic (called by ``Layer.__call__``)."""
-        return _apply_layer(layer, inputs)
+    def apply_layer(self, layer, inputs, kwargs=None):
+        """What ``layer(inputs, **kwargs)`` does when symbolic (called by ``Layer.__call__``)."""
+        return _apply_layer(layer, inputs, kwargs or {})
 
     def __repr__(self):
         layer, node_index, tensor_index = self.history
@@ -65,12 +65,15 @@ class KerasTensor:
 
 class Node:
     """One call of a layer in a graph. ``args`` is what the layer was called on (one KerasTensor or a
-    list); ``input_tensors`` the flat list; ``outputs`` the list of output KerasTensors."""
+    list); ``kwargs`` its further call arguments (``initial_state``: a list of KerasTensors);
+    ``input_tensors`` the flat list of both (Keras's order: args, then kwargs); ``outputs`` the list of
+    output KerasTensors."""
 
-    def __init__(self, layer, args, outputs):
+    def __init__(self, layer, args, outputs, kwargs=None):
         self.layer = layer
         self.args = args
-        self.input_tensors = list(args) if isinstance(args, (list, tuple)) else ([] if args is None else [args])
+        self.kwargs = dict(kwargs or {})
+        self.input_tensors = _symbolic_leaves([args, list(self.kwargs.values())])
         self.outputs = outputs
 
     @property
@@ -108,8 +111,25 @@ def _is_shape_list(shape):
     return isinstance(shape, list) and bool(shape) and isinstance(shape[0], (tuple, list))
 
 
-def _apply_layer(layer, inputs):
+def _symbolic_leaves(value):
+    """The KerasTensors in a nest of lists (None and other values skipped)."""
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _symbolic_leaves(v)]
+    return [value] if getattr(value, "is_symbolic", False) else []
+
+
+def _map_tensors(fn, value):
+    """``value`` with each KerasTensor ``t`` in a nest of lists replaced by ``fn(t)``."""
+    if isinstance(value, (list, tuple)):
+        return [_map_tensors(fn, v) for v in value]
+    return fn(value) if getattr(value, "is_symbolic", False) else value
+
+
+def _apply_layer(layer, inputs, kwargs):
+    kwargs = {k: v for k, v in kwargs.items() if v is not None}
     flat = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    for value in kwargs.values():
+        flat += value if isinstance(value, (list, tuple)) else [value]
     for t in flat:
         if not getattr(t, "is_symbolic", False):
             raise TypeError(f"layer {layer.name!r} was called on a mix of symbolic tensors and "
@@ -130,7 +150,7 @@ def _apply_layer(layer, inputs):
     index = len(nodes)
     shapes = out_shape if _is_shape_list(out_shape) else [out_shape]
     outputs = [KerasTensor(s, layer.dtype, (layer, index, i)) for i, s in enumerate(shapes)]
-    nodes.append(Node(layer, args, outputs))
+    nodes.append(Node(layer, args, outputs, kwargs))
     return outputs if _is_shape_list(out_shape) else outputs[0]
 
 
@@ -244,7 +264,8 @@ class Functional(Model):
                 args = [values[id(t)] for t in node.args]
             else:
                 args = values[id(node.args)]
-            out = node.layer(args, training=training)
+            kwargs = {k: _map_tensors(lambda t: values[id(t)], v) for k, v in node.kwargs.items()}
+            out = node.layer(args, training=training, **kwargs)
             for ref, value in zip(node.outputs, out if isinstance(out, (list, tuple)) else [out]):
                 values[id(ref)] = value
         outputs = [values[id(t)] for t in self.outputs]
@@ -266,7 +287,7 @@ class Functional(Model):
             entry = {"module": "keras.layers", "class_name": _class_name(layer), "config": layer.get_config(),
                      "registered_name": None}
             if not isinstance(layer, InputLayer) and layer.built and layer.input_shape is not None:
-                entry["build_config"] = {"input_shape": _plain_shape(layer.input_shape)}
+                entry["build_config"] = _build_config(layer)
             entry["name"] = layer.name
             entry["inbound_nodes"] = [_serialize_node(node, reindex) for _, node in self._own_nodes(layer)
                                       if not node.is_input]
@@ -384,6 +405,17 @@ def _plain_shape(shape):
     return list(shape)
 
 
+def _build_config(layer):
+    """Keras's ``build_config``: the input shape, or, for a layer first called with initial states, the
+    shapes of both by its ``build`` argument names (``sequences_shape``, ``initial_state_shape``)."""
+    first = _nodes_of(layer)[0] if _nodes_of(layer) else None
+    states = first.kwargs.get("initial_state") if first is not None else None
+    if states is None:
+        return {"input_shape": _plain_shape(layer.input_shape)}
+    return {"shapes_dict": {"sequences_shape": _plain_shape(layer.input_shape),
+                            "initial_state_shape": _map_tensors(lambda t: list(t.shape), states)}}
+
+
 def _serialize_node(node, reindex):
     def tensor(t):
         layer, _, tensor_index = t.history
@@ -392,7 +424,7 @@ def _serialize_node(node, reindex):
                            "keras_history": [layer.name, reindex[id(t.node)], tensor_index]}}
 
     args = [tensor(t) for t in node.args] if isinstance(node.args, list) else tensor(node.args)
-    return {"args": [args], "kwargs": {}}
+    return {"args": [args], "kwargs": {k: _map_tensors(tensor, v) for k, v in node.kwargs.items()}}
 
 
 def _map_struct(fn, struct):

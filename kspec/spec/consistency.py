@@ -200,12 +200,16 @@ def _label_problems(doc, path, what, y, output, loss):
                       hint="class names in a CSV label column are mapped to ids; is label_column right?")]
     if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
         return [_diag(doc, path, f"{what}: the labels hold NaN or inf values")]
-    ids = y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)
+    steps = tuple(shape[1:-1]) if shape else ()     # the axes before the classes: () or (timesteps,) ...
+    ids = any(len(y.shape[1:]) == len(want) and all(w is None or w == d for w, d in zip(want, y.shape[1:]))
+              for want in (steps, steps + (1,)))
     if family in SPARSE and units is not None:
         if not ids:
-            return [_diag(doc, path, f"{what}: {family} takes class ids of shape (n,), but the labels have "
-                                     f"shape {list(y.shape)}", hint="use categorical_crossentropy for one-hot "
-                                                                   "labels")]
+            expected = "(" + ", ".join(["n"] + ["None" if d is None else str(d) for d in steps]) + \
+                (",)" if not steps else ")")
+            return [_diag(doc, path, f"{what}: {family} takes class ids of shape {expected}, but the labels "
+                                     f"have shape {list(y.shape)}", hint="use categorical_crossentropy for "
+                                                                         "one-hot labels")]
         if y.size and (not np.all(y == np.round(y)) or y.min() < 0 or y.max() >= units):
             return [_diag(doc, path, f"{what}: the labels run from {y.min():g} to {y.max():g}, but the output "
                                      f"has {units} units (class ids 0..{units - 1})",

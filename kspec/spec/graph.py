@@ -20,16 +20,24 @@ Reusing a layer (the same weights) on another input is an ``apply`` entry::
         - {apply: enc, input: right, name: enc_right}   # layer `enc` again; its output is enc_right
 
 (``name`` defaults to ``enc_1``, ``enc_2``, ... for the 2nd, 3rd, ... call). A layer with several outputs
-(``LSTM`` with ``return_state``) gives a list; ``lstm[1]`` names its output 1. An entry can only use names
-defined above it, so a graph cannot loop back on itself. Every input and every entry's output must be used
-(by a later entry or as a model output). Output names are the names of the layers producing them, which
-is how ``compile`` maps per-output losses, ``loss_weights`` and metrics, and how history keys read
-(``out_a_loss``). Data for several inputs/outputs comes as dicts by name: ``x: {image: images, meta: m}``.
+(``LSTM`` with ``return_state``) gives a list; ``lstm[1]`` names its output 1. A recurrent layer (or an
+apply of one) takes its starting states by name in ``initial_state``, checked like ``input`` (quoted in a
+``[...]`` list, where YAML would read a bare ``[`` as a list)::
+
+        - LSTM: {units: 32, return_state: true, name: encoder, input: source}
+        - LSTM: {units: 32, return_sequences: true, input: target, initial_state: ['encoder[1]', 'encoder[2]']}
+
+An entry can only use names defined above it, so a graph cannot loop back on itself. Every input and every
+entry's output must be used (by a later entry or as a model output). Output names are the names of the
+layers producing them, which is how ``compile`` maps per-output losses, ``loss_weights`` and metrics, and
+how history keys read (``out_a_loss``). Data for several inputs/outputs comes as dicts by name:
+``x: {image: images, meta: m}``.
 
 :func:`resolve_graph` checks the section (a part of the resolver) and gives the canonical form: each layer
-entry ``{Class: {every argument, name, input}}`` with names and inputs written out, each apply entry
-``{apply, input, name}``. :func:`build_graph` turns that into a built Functional model; a layer that
-cannot take its inputs (e.g. shapes that clash at a merge) is reported at its line.
+entry ``{Class: {every argument, name, input}}`` with names and inputs written out (and ``initial_state``
+where given), each apply entry ``{apply, input, name}``. :func:`build_graph` turns that into a built
+Functional model; a layer that cannot take its inputs (e.g. shapes that clash at a merge) is reported at its
+line.
 """
 import re
 
@@ -39,7 +47,8 @@ from kspec.spec.errors import SpecError, did_you_mean
 
 _PICK = re.compile(r"^(.+)\[(\d+)\]$")
 GRAPH_KEYS = ("inputs", "layers", "outputs", "weights", "name")
-APPLY_KEYS = ("apply", "input", "name")
+REFERENCE_KEYS = ("input", "initial_state")   # a graph entry's keys that name other entries' outputs
+APPLY_KEYS = ("apply",) + REFERENCE_KEYS + ("name",)
 INPUT_KEYS = ("shape", "dtype")
 DTYPES = ("float32", "float64", "float16", "int32", "int64", "int8", "uint8", "bool")
 
@@ -61,6 +70,7 @@ class _GraphResolver:
         self.defined = {}    # name -> path of the entry (or input) defining it
         self.used = set()
         self.layer_names = {}  # layer name -> entry path (for apply)
+        self.state_counts = {}  # recurrent layer name -> (states it takes or None if unknown, class name)
         self.calls = {}      # layer name -> number of calls so far
         self.auto = {}       # class base name -> count, for Keras default names
 
@@ -145,7 +155,7 @@ class _GraphResolver:
         if isinstance(args, dict) and cls_key is not None:
             given_input = args.get("input")
             has_input = "input" in args
-            entry = {cls_key: {k: v for k, v in args.items() if k != "input"}}
+            entry = {cls_key: {k: v for k, v in args.items() if k not in REFERENCE_KEYS}}
             apath = path + (cls_key,)
         else:
             given_input, has_input, apath = None, False, path
@@ -162,11 +172,36 @@ class _GraphResolver:
         full["name"] = name
         inputs = self.references(given_input, apath + ("input",), path, previous, has_input, entries, index,
                                  canon)
+        count_fn = getattr(registry.lookup("layer", canon), "initial_state_count", None)
+        if count_fn is not None:    # a recurrent layer: how many states it starts from (None: unknown)
+            self.state_counts[name] = (count_fn(full), canon)
+        states = self.initial_state(args, apath, name, entries, index, canon)
         self.define(name, apath + ("name",) if isinstance(args, dict) and "name" in args else path)
         self.layer_names[name] = path
         self.calls[name] = 1
         full["input"] = inputs
+        if states is not None:
+            full["initial_state"] = states
         return {canon: full}
+
+    def initial_state(self, args, path, layer, entries, index, what):
+        """The checked ``initial_state`` names of an entry calling ``layer`` (None when not given)."""
+        if not isinstance(args, dict) or "initial_state" not in args:
+            return None
+        path = path + ("initial_state",)
+        if layer not in self.state_counts:
+            self.err(path, f"{what}: initial_state is only for recurrent layers (SimpleRNN, LSTM, GRU, "
+                           "Bidirectional)", key=True)
+            return None
+        value, (count, canon) = args["initial_state"], self.state_counts[layer]
+        found = len(value) if isinstance(value, list) else 1 if isinstance(value, str) else count
+        if count is not None and found != count:
+            states = "the forward layer's states, then the backward layer's" if canon == "Bidirectional" \
+                else "[h, c]" if count == 2 else "[h]"
+            self.err(path, f"{what}: initial_state takes {count} name(s) ({states}), found {found}",
+                     hint="e.g. initial_state: ['encoder[1]', 'encoder[2]'] for an LSTM")
+            return value
+        return self.references(value, path, path, None, True, entries, index, what, key="initial_state")
 
     def default_name(self, canon):
         """Keras's default layer name: snake_case of the class, numbered from the 2nd unnamed one."""
@@ -188,6 +223,7 @@ class _GraphResolver:
             return None
         inputs = self.references(entry.get("input"), path + ("input",), path, previous, "input" in entry,
                                  entries, index, f"apply {layer}")
+        states = self.initial_state(entry, path, layer, entries, index, f"apply {layer}")
         name = entry.get("name")
         if name is None:
             name = f"{layer}_{self.calls[layer]}"
@@ -196,10 +232,14 @@ class _GraphResolver:
             return None
         self.calls[layer] += 1
         self.define(name, path + ("name",) if "name" in entry else path)
-        return {"apply": layer, "input": inputs, "name": name}
+        resolved = {"apply": layer, "input": inputs, "name": name}
+        if states is not None:
+            resolved["initial_state"] = states
+        return resolved
 
-    def references(self, value, path, entry_path, previous, given, entries, index, what):
-        """The input name(s) of an entry: checked, marked used; the previous output when not given."""
+    def references(self, value, path, entry_path, previous, given, entries, index, what, key="input"):
+        """The ``key`` names (input or initial_state) of an entry: checked, marked used; the previous output
+        when not given."""
         if not given:
             if previous is None:
                 self.err(entry_path, f"{what}: missing input (name the input(s) it takes)",
@@ -209,7 +249,7 @@ class _GraphResolver:
             return previous
         names = value if isinstance(value, list) else [value]
         if not names or not all(isinstance(n, str) for n in names):
-            self.err(path, f"{what}: input is a name or a list of names, found {value!r}")
+            self.err(path, f"{what}: {key} is a name or a list of names, found {value!r}")
             return value
         for i, ref in enumerate(names):
             npath = path + (i,) if isinstance(value, list) else path
@@ -220,10 +260,10 @@ class _GraphResolver:
             later = [j for j, e in enumerate(entries[index:], start=index) if _entry_name(e) == name]
             if later:
                 cycle = "itself" if later[0] == index else "an entry further down"
-                self.err(npath, f"{what}: input {name!r} is the output of {cycle}; an entry can only take "
+                self.err(npath, f"{what}: {key} {name!r} is the output of {cycle}; an entry can only take "
                                 f"names defined above it (a graph has no cycles)")
             else:
-                self.err(npath, f"{what}: unknown input {name!r}{did_you_mean(name, list(self.defined))}",
+                self.err(npath, f"{what}: unknown {key} {name!r}{did_you_mean(name, list(self.defined))}",
                          hint=f"names defined so far: {', '.join(self.defined) or 'none'}")
         return value
 
@@ -289,13 +329,13 @@ def build_graph(spec, doc=None):
         path = ("model", "layers", i)
         if "apply" in entry:
             layer, name, what = layers.get(entry["apply"]), entry["name"], f"apply {entry['apply']}"
-            refs = entry["input"]
+            refs, state_refs = entry["input"], entry.get("initial_state")
             if layer is None:
                 continue  # its layer failed above
         else:
             (class_name, args), = entry.items()
             args = dict(args)
-            refs = args.pop("input")
+            refs, state_refs = args.pop("input"), args.pop("initial_state", None)
             name, what = args["name"], f"{class_name} {args['name']!r}"
             try:
                 with _captured(doc, path):
@@ -304,16 +344,18 @@ def build_graph(spec, doc=None):
                 errors.append(_diag(doc, path, f"{what}: {_message(e)}"))
                 continue
             layers[name] = layer
-        if any(split_ref(r)[0] not in tensors for r in (refs if isinstance(refs, list) else [refs])):
+        state_list = [] if state_refs is None else state_refs if isinstance(state_refs, list) else [state_refs]
+        if any(split_ref(r)[0] not in tensors for r in _as_list(refs) + state_list):
             continue  # an input failed above
         try:
             x = [_pick(tensors, r) for r in refs] if isinstance(refs, list) else _pick(tensors, refs)
+            kwargs = {} if state_refs is None else {"initial_state": [_pick(tensors, r) for r in state_list]}
         except ValueError as e:
             errors.append(_diag(doc, path, f"{what}: {e}"))
             continue
         try:
             with _captured(doc, path):
-                tensors[name] = layer(x)
+                tensors[name] = layer(x, **kwargs)
         except _EXPECTED as e:
             shapes = ", ".join(_shape(t.shape) for t in (x if isinstance(x, list) else [x]))
             errors.append(_diag(doc, path, f"{what}: cannot take its input ({shapes}): {_message(e)}"))
@@ -331,6 +373,10 @@ def build_graph(spec, doc=None):
     with _captured(doc, ("model",)):
         return Functional(inputs[0] if len(inputs) == 1 else inputs, outputs[0] if len(outputs) == 1 else outputs,
                           name=model_spec.get("name"))
+
+
+def _as_list(refs):
+    return refs if isinstance(refs, list) else [refs]
 
 
 def split_ref(ref):

@@ -17,6 +17,7 @@ entries, so an error in a copy points at the line that wrote it.
 import copy
 
 from kspec.spec.errors import did_you_mean
+from kspec.spec.graph import REFERENCE_KEYS
 from kspec.spec.values import describe
 
 REPEAT_KEYS = ("times", "layers")
@@ -118,14 +119,14 @@ def _renamed(entry, names, k):
             return [rename(v) for v in value]
         return value
     if isinstance(entry, dict) and "apply" in entry:
-        for key in ("apply", "input", "name"):
+        for key in ("apply", "name") + REFERENCE_KEYS:
             if key in entry:
                 entry[key] = rename(entry[key])
         return entry
     if isinstance(entry, dict) and len(entry) == 1:
         args = next(iter(entry.values()))
         if isinstance(args, dict):
-            for key in ("name", "input"):
+            for key in ("name",) + REFERENCE_KEYS:
                 if key in args:
                     args[key] = rename(args[key])
     return entry

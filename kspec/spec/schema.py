@@ -11,6 +11,7 @@ import inspect
 from kspec import registry
 from kspec.spec import checks
 from kspec.spec import signatures as sig
+from kspec.spec.graph import REFERENCE_KEYS
 
 # The schema uses only keywords that mean the same in both drafts ($defs is reached by JSON pointer).
 DRAFTS = {"07": "http://json-schema.org/draft-07/schema#",
@@ -96,7 +97,7 @@ def _layers(defs):
     for name, cls in registry.items("layer"):
         key = f"layer.{registry.name_of('layer', cls) or name}"
         if key not in defs:
-            defs[key] = _arguments(cls, defs, extra=("input",))
+            defs[key] = _arguments(cls, defs, extra=REFERENCE_KEYS)
         props[name] = _ref(key)
     names = sorted(props)
     bare = sorted(n for n, c in registry.items("layer") if not sig.arguments(c).required())
@@ -107,7 +108,7 @@ def _layers(defs):
                                          "layers": {"type": "array", "items": _ref("layer"), "minItems": 1}},
         "required": ["times", "layers"], "additionalProperties": False}},
         "required": ["repeat"], "additionalProperties": False}
-    apply = {"type": "object", "properties": {"apply": {"type": "string"}, "input": {},
+    apply = {"type": "object", "properties": {"apply": {"type": "string"}, **{k: {} for k in REFERENCE_KEYS},
                                               "name": {"type": "string"}},
              "required": ["apply"], "additionalProperties": False}
     keras = {"type": "object", "properties": {"class_name": {"enum": names}, "config": {"type": ["object", "null"]},
