@@ -79,16 +79,12 @@ def data(name):
 def comparable(config):
     """Leaves out what kspec does not write yet, outside this feature: Keras also records non-tensor call
     arguments (``training: false, mask: null``) in some inbound nodes (kspec records the tensor ones, such
-    as ``initial_state``, which rebuild the graph); recurrent layers' ``activity_regularizer: null``; the
-    ``build_config`` of a Bidirectional's inner layers."""
+    as ``initial_state``, which rebuild the graph); the ``build_config`` of a Bidirectional's inner layers."""
     config = json.loads(json.dumps(config))
     for layer in config["layers"]:
         for node in layer["inbound_nodes"]:
             node["kwargs"] = {k: v for k, v in node["kwargs"].items() if k not in ("training", "mask")}
         inner = [layer["config"][k] for k in ("layer", "backward_layer") if k in layer["config"]]
-        for entry in [layer] + inner:
-            if entry["class_name"] in RNNS and entry["config"].get("activity_regularizer", 0) is None:
-                del entry["config"]["activity_regularizer"]
         for entry in inner:
             entry.pop("build_config", None)
     return config

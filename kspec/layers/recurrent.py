@@ -230,6 +230,7 @@ class RNN(Layer):
         config = super().get_config()
         for key in self._config_drop:
             config.pop(key, None)
+        config.setdefault("activity_regularizer", None)  # Keras's recurrent layers always write it
         return config
 
 
