@@ -39,7 +39,8 @@ def test_diagnostic_shows_the_source_line_and_a_caret():
     ("a: b: c\n", 1, 5, "mapping values are not allowed"),
     ("fit:\n  epochs: 1\n  epochs: 2\n", 3, 3, "duplicate key 'epochs' (first defined at line 2)"),
     ("x: &a [*a]\n", 1, 4, "cycle"),
-], ids=["unclosed-flow", "tab", "colon-in-value", "duplicate-key", "recursive-alias"])
+    ("s: [enc[1], enc[2]]\n", 1, 8, "a name with brackets needs quotes, e.g. ['encoder[1]'"),
+], ids=["unclosed-flow", "tab", "colon-in-value", "duplicate-key", "recursive-alias", "unquoted-state-names"])
 def test_bad_yaml_reports_its_line(text, line, col, words):
     (d,) = _error(text).diagnostics
     assert (d.file, d.line, d.col) == ("config.yaml", line, col), f"position of {d.format()!r}"

@@ -199,6 +199,8 @@ def _yaml_diagnostic(doc, e):
         hint = "YAML indents with spaces, not tabs"
     elif "mapping values are not allowed" in problem:
         hint = "a value that contains ': ' needs quotes; check the indentation of the line above"
+    elif "expected ',' or ']', but got '['" in problem:
+        hint = "inside [...] a name with brackets needs quotes, e.g. ['encoder[1]', 'encoder[2]']"
     ctx = e.context_mark
     if mark is not None and ctx is not None and e.context and mark.line > ctx.line:
         if "quoted scalar" in e.context:  # an unterminated string runs on to the end
