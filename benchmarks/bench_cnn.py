@@ -6,8 +6,9 @@ kspec through benchmarks/cnn_kspec.py, PyTorch through ../shared/bench/zoo_torch
 runs ``--repeat`` times, alternating, since the machine may be shared; the best epoch of each is compared.
 Prints every epoch's seconds, the best of each, their ratio (target <= 1.0) and each process's peak memory.
 
-Usage: python benchmarks/bench_cnn.py [EPOCHS] [--repeat N] [--peer-python PY] [--shared DIR]
-The peer's Python (with torch) comes from --peer-python or $KSPEC_PEER_PYTHON (default: this Python).
+Usage: python benchmarks/bench_cnn.py [EPOCHS] [--repeat N] [--torch-python PY] [--shared DIR]
+The peer's Python (with torch) comes from --torch-python or $KSPEC_TORCH_PYTHON, as in bench_lstm.py
+(--peer-python and $KSPEC_PEER_PYTHON are older names for them; default: this Python).
 """
 import argparse
 import os
@@ -42,7 +43,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("epochs", nargs="?", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=2, help="runs of each side (alternating); best is reported")
-    parser.add_argument("--peer-python", default=os.environ.get("KSPEC_PEER_PYTHON", sys.executable))
+    parser.add_argument("--torch-python", "--peer-python", dest="peer_python",
+                        default=os.environ.get("KSPEC_TORCH_PYTHON", os.environ.get("KSPEC_PEER_PYTHON", sys.executable)))
     parser.add_argument("--shared", default=os.environ.get("KSPEC_SHARED", os.path.join(REPO, "..", "shared")))
     parser.add_argument("--skip-peer", action="store_true", help="time kspec only")
     args = parser.parse_args()
