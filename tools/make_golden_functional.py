@@ -21,6 +21,7 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ["COLUMNS"] = "80"
 
 import numpy as np  # noqa: E402
+from _golden import pyify  # noqa: E402
 import keras  # noqa: E402
 from keras import layers as L  # noqa: E402
 
@@ -31,18 +32,6 @@ def _summary(model):
     out = []
     model.summary(print_fn=out.append)
     return out[0]
-
-
-def _pyify(value):
-    if isinstance(value, dict):
-        return {k: _pyify(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_pyify(v) for v in value]
-    if isinstance(value, (np.floating, float)):
-        return float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
 
 
 # -- the models (kspec's tests rebuild the same graphs) ----------------------------------------------------
@@ -183,12 +172,12 @@ def make_models(arrays, out):
             with h5py.File(path) as f:
                 h5_config = json.loads(f.attrs["model_config"])
         out[name] = {
-            "config": _pyify(model.get_config()),
+            "config": pyify(model.get_config()),
             "h5_model_config": h5_config,
             "layers": [l.name for l in model.layers],
             "output_names": list(model.output_names),
             "summary": _summary(model),
-            "history": _pyify(history.history),
+            "history": pyify(history.history),
             "n_inputs": len(xs), "n_outputs": len(ys), "n_weights": len(weights),
             "batch": case["batch"], "epochs": case["epochs"],
             "validation_split": case.get("validation_split", 0.0),
@@ -218,7 +207,7 @@ def make_merges(arrays, out):
     for name, (layer, keys) in cases.items():
         y = layer([keras.ops.convert_to_tensor(named[k]) for k in keys])
         arrays[f"merge/{name}"] = np.asarray(y)
-        out[name] = {"class_name": type(layer).__name__, "config": _pyify(layer.get_config()), "inputs": keys,
+        out[name] = {"class_name": type(layer).__name__, "config": pyify(layer.get_config()), "inputs": keys,
                      "shape": list(np.asarray(y).shape)}
     y = L.Dot(axes=1)([keras.ops.convert_to_tensor(a[:, 0]), keras.ops.convert_to_tensor(b[:, 0])])
     arrays["merge/dot_rank2"] = np.asarray(y)
@@ -239,7 +228,7 @@ def make_merges(arrays, out):
             mask = kb.get_keras_mask(y)
             if mask is not None:
                 arrays[f"merge/{key}_mask"] = np.asarray(mask)
-            out[key] = {"class_name": type(layer).__name__, "config": _pyify(layer.get_config()),
+            out[key] = {"class_name": type(layer).__name__, "config": pyify(layer.get_config()),
                         "has_mask": mask is not None}
 
 

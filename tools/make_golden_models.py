@@ -18,6 +18,7 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ["COLUMNS"] = "80"
 
 import numpy as np  # noqa: E402
+from _golden import pyify  # noqa: E402
 import keras  # noqa: E402
 from keras.src.utils import progbar as keras_progbar  # noqa: E402
 
@@ -26,18 +27,6 @@ FIXTURES = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures")
 
 def _floats(a):
     return np.asarray(a, dtype=np.float32).astype(float).tolist()
-
-
-def _pyify(value):
-    if isinstance(value, dict):
-        return {k: _pyify(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_pyify(v) for v in value]
-    if isinstance(value, (np.floating, float)):
-        return float(value)
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    return value
 
 
 # -- summaries -------------------------------------------------------------------------------------------
@@ -194,20 +183,20 @@ def _fit_case(d, fit_kwargs, seed=None, metrics=("accuracy", "mae"), weighted_me
     out = {"fit_kwargs": fit_kwargs, "seed": seed, "metrics": list(metrics) if metrics else None,
            "callbacks": list(callbacks),
            "weighted_metrics": list(weighted_metrics) if weighted_metrics else None,
-           "history": _pyify(history.history), "history_keys": list(history.history),
-           "params": _pyify(history.params), "epochs": list(history.epoch),
+           "history": pyify(history.history), "history_keys": list(history.history),
+           "params": pyify(history.params), "epochs": list(history.epoch),
            "weights": [_floats(w) for w in model.get_weights()], "calls": rec.calls}
     if extra:
-        out["evaluate_list"] = _pyify(model.evaluate(d["x"], d["y"], batch_size=5, verbose=0))
-        out["evaluate_dict"] = _pyify(model.evaluate(d["x"], d["y"], batch_size=5, verbose=0,
+        out["evaluate_list"] = pyify(model.evaluate(d["x"], d["y"], batch_size=5, verbose=0))
+        out["evaluate_dict"] = pyify(model.evaluate(d["x"], d["y"], batch_size=5, verbose=0,
                                                      return_dict=True))
-        out["evaluate_sw"] = _pyify(model.evaluate(d["x"], d["y"], batch_size=5, verbose=0,
+        out["evaluate_sw"] = pyify(model.evaluate(d["x"], d["y"], batch_size=5, verbose=0,
                                                    sample_weight=d["sw"], return_dict=True))
-        out["evaluate_tail"] = _pyify(model.evaluate(d["x"][12:], d["y"][12:], batch_size=5, verbose=0,
+        out["evaluate_tail"] = pyify(model.evaluate(d["x"][12:], d["y"][12:], batch_size=5, verbose=0,
                                                      return_dict=True))
         out["predict"] = _floats(model.predict(d["x"], batch_size=5, verbose=0))
-        out["test_on_batch"] = _pyify(model.test_on_batch(d["x"][:6], d["y"][:6]))
-        out["train_on_batch"] = _pyify(model.train_on_batch(d["x"][:6], d["y"][:6], sample_weight=d["sw"][:6],
+        out["test_on_batch"] = pyify(model.test_on_batch(d["x"][:6], d["y"][:6]))
+        out["train_on_batch"] = pyify(model.train_on_batch(d["x"][:6], d["y"][:6], sample_weight=d["sw"][:6],
                                                             return_dict=True))
         out["weights_after_train_on_batch"] = [_floats(w) for w in model.get_weights()]
         rec2 = Recorder()
@@ -410,13 +399,13 @@ def _drive(callback, sequence, lr=0.1):
             callback.on_epoch_end(epoch, logs)
             epochs.append(epoch)
             lrs.append(float(np.asarray(model.optimizer.learning_rate)))
-            logs_seen.append(_pyify(logs))
+            logs_seen.append(pyify(logs))
             if model.stop_training:
                 break
         callback.on_train_end()
     finally:
         sys.stdout = old
-    state = {k: _pyify(getattr(callback, k)) for k in ("wait", "best", "stopped_epoch", "best_epoch",
+    state = {k: pyify(getattr(callback, k)) for k in ("wait", "best", "stopped_epoch", "best_epoch",
                                                          "cooldown_counter") if hasattr(callback, k)}
     return {"epochs": epochs, "lrs": lrs, "logs": logs_seen, "saved": model.saved,
             "final_weight": float(model.weights[0][0]), "state": state, "text": buf.getvalue()}

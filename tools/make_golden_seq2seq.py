@@ -20,6 +20,7 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ["COLUMNS"] = "80"
 
 import numpy as np  # noqa: E402
+from _golden import pyify  # noqa: E402
 import keras  # noqa: E402
 from keras import layers as L  # noqa: E402
 
@@ -74,18 +75,6 @@ CASES = {
 }
 
 
-def _pyify(value):
-    if isinstance(value, dict):
-        return {k: _pyify(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_pyify(v) for v in value]
-    if isinstance(value, (np.floating, float)):
-        return float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
 def _data(name, model, n, rng):
     xs = []
     for t in model.inputs:
@@ -128,8 +117,8 @@ def main():
             model.save(os.path.join(FIXTURES, "seq2seq_keras.h5"))
         lines = []
         model.summary(print_fn=lines.append)
-        out[name] = {"config": _pyify(model.get_config()), "layers": [l.name for l in model.layers],
-                     "summary": lines[0], "history": _pyify(history.history), "n_inputs": len(xs),
+        out[name] = {"config": pyify(model.get_config()), "layers": [l.name for l in model.layers],
+                     "summary": lines[0], "history": pyify(history.history), "n_inputs": len(xs),
                      "n_weights": len(weights), "batch": case["batch"], "loss": case["loss"],
                      "optimizer": case["optimizer"]}
     with open(os.path.join(FIXTURES, "seq2seq_golden.json"), "w", encoding="utf-8") as f:
