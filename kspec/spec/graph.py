@@ -344,7 +344,7 @@ def build_graph(spec, doc=None):
                 errors.append(_diag(doc, path, f"{what}: {_message(e)}"))
                 continue
             layers[name] = layer
-        state_list = [] if state_refs is None else state_refs if isinstance(state_refs, list) else [state_refs]
+        state_list = [] if state_refs is None else _as_list(state_refs)
         if any(split_ref(r)[0] not in tensors for r in _as_list(refs) + state_list):
             continue  # an input failed above
         try:
