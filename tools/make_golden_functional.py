@@ -13,7 +13,6 @@ Writes to tests/fixtures/:
 Every model is built with fixed names; initial weights are drawn from a seeded NumPy generator and set
 with ``set_weights``, so kspec can start from the same numbers.
 """
-import io
 import json
 import os
 
