@@ -10,6 +10,8 @@ and warnings go to the ``stream`` the caller hands in, stderr by default).
 What a run folder holds, and how it is written and read back, is in :mod:`kspec.run_files`.
 """
 import contextlib
+import functools
+import inspect
 import math
 import os
 import shutil
@@ -18,7 +20,7 @@ from typing import NamedTuple
 
 from kspec.run_files import (HISTORY_FILE, METRICS_FILE, PREPROCESSING_FILE, LoadedRun,
                              is_model_target, jsonable, load_run, new_run_dir, read_input,
-                             save_run_model, write_config, write_history, write_json)
+                             save_run_model, write_code, write_config, write_history, write_json)
 
 __all__ = ["train", "evaluate", "predict", "summary", "validate", "load_run", "read_input", "to_classes",
            "load_spec", "build", "load_data", "check_inputs", "RunResult", "LoadedRun", "jsonable"]
@@ -40,10 +42,28 @@ class RunResult(NamedTuple):
 
 # ------------------------------------------------------------------------------------------- specs
 
+def _code_scoped(fn):
+    """Give ``fn`` an ``allow_code`` keyword: True lets the spec or model file name user code
+    (``module:Name``), False refuses it, None (the default) keeps the outer setting (``KSPEC_ALLOW_CODE``,
+    or the ``--allow-code`` flag of the command)."""
+    from kspec import user_code
+
+    @functools.wraps(fn)
+    def scoped(*args, allow_code=None, **kwargs):
+        with user_code.allow_code(allow_code):
+            return fn(*args, **kwargs)
+
+    params = list(inspect.signature(fn).parameters.values())
+    scoped.__signature__ = inspect.signature(fn).replace(
+        parameters=params + [inspect.Parameter("allow_code", inspect.Parameter.KEYWORD_ONLY, default=None)])
+    return scoped
+
+
 def load_spec(config, overrides=()):
     """``(doc, spec)``: load a spec (a file path, a dict or a SpecDocument), apply ``--set``
     overrides and resolve it. Raises SpecError listing every problem."""
     from kspec.spec import SpecDocument, apply_overrides, from_dict, load_file, resolve
+    from kspec.user_code import CodeDirs
 
     if isinstance(config, SpecDocument):
         doc = config
@@ -52,7 +72,8 @@ def load_spec(config, overrides=()):
     else:
         doc = load_file(os.fspath(config))
     apply_overrides(doc, overrides)
-    return doc, resolve(doc)
+    with CodeDirs(doc.base_dir):  # user modules (module:Name) are found beside the spec first
+        return doc, resolve(doc)
 
 
 def build(config, overrides=()):
@@ -67,6 +88,7 @@ def build(config, overrides=()):
 
 # ------------------------------------------------------------------------------------------- train
 
+@_code_scoped
 def train(config, run_dir=None, overrides=(), init_weights=None, verbose=None, stream=None):
     """Train the model a spec describes and write a run folder.
 
@@ -124,6 +146,7 @@ def train(config, run_dir=None, overrides=(), init_weights=None, verbose=None, s
             fit_args["validation_data"] = splits["validation"]
         history = model.fit(x, y, callbacks=callbacks, stream=stream, **fit_args)
         save_run_model(model, spec, preprocessor, folder)
+        write_code(spec, folder)
         saved = True
         write_json(os.path.join(folder, PREPROCESSING_FILE), preprocessor.state())
         write_history(history, os.path.join(folder, HISTORY_FILE))
@@ -210,6 +233,7 @@ def check_inputs(model, splits):
 
 # ---------------------------------------------------------------------- evaluate / predict / load
 
+@_code_scoped
 def evaluate(target, data=None, overrides=(), batch_size=None, verbose=0, stream=None):
     """Loss and metrics of a trained model (run folder or ``.h5``) as a dict.
 
@@ -253,6 +277,7 @@ def evaluate(target, data=None, overrides=(), batch_size=None, verbose=0, stream
     return jsonable(logs)
 
 
+@_code_scoped
 def predict(target, x, batch_size=None):
     """Predictions of a trained model (a run folder, an ``.h5`` path or a :class:`LoadedRun`) for raw
     input ``x``: an array, or for a model with several inputs a dict input name -> array (or a list in
@@ -287,6 +312,7 @@ def to_classes(probabilities):
 
 # ------------------------------------------------------------------------------ summary / validate
 
+@_code_scoped
 def summary(target, overrides=()):
     """Keras's summary table of a spec, run folder or model file, as text (no data is read)."""
     from kspec.models.summary import format_summary
@@ -294,6 +320,7 @@ def summary(target, overrides=()):
     return format_summary(_model_of(target, overrides))
 
 
+@_code_scoped
 def validate(config, overrides=(), data=False):
     """Check a spec without reading data (with ``data``, also read the data and check it against the
     model). Returns a report dict: ``name``, ``layers`` (name, class, output shape, params),

@@ -17,6 +17,7 @@ CONFIG_FILE = "config.yaml"
 HISTORY_FILE = "history.csv"
 METRICS_FILE = "metrics.json"
 PREPROCESSING_FILE = "preprocessing.json"
+CODE_DIR = "code"  # copies of the user modules a run's spec names (module:Name)
 RUNS_DIR = "runs"
 SPEC_FORMAT = "kspec-run/1"  # the layout of the spec stored in model.h5
 
@@ -105,6 +106,35 @@ def save_run_model(model, spec, preprocessor, folder, filename=MODEL_FILE):
     return path
 
 
+def write_code(spec, folder):
+    """Copy every user module the spec names (``module:Name``) into ``folder/code``, so the run can be
+    evaluated and predicted after the original files move or change. Installed packages are not copied.
+    Returns the copied module names."""
+    import shutil
+
+    from kspec import user_code
+
+    loaded = user_code.loaded_modules()
+    copied = []
+    for module in sorted({ref.split(":")[0] for ref in user_code.references_in(spec)}):
+        path = loaded.get(module)
+        if not path or not os.path.isfile(path) or user_code.is_installed(path):
+            continue
+        parts = module.split(".")
+        source = path
+        for _ in parts[1:] if os.path.basename(path) != "__init__.py" else parts:
+            source = os.path.dirname(source)  # a package: copy its top-level folder
+        target = os.path.join(folder, CODE_DIR, os.path.basename(source))
+        os.makedirs(os.path.join(folder, CODE_DIR), exist_ok=True)
+        if os.path.isdir(source):
+            shutil.copytree(source, target, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(source, target)
+        copied.append(module)
+    return copied
+
+
 def write_history(history, path):
     """``history.csv``: one row per epoch, ``epoch`` first, then the keys in Keras's order."""
     keys = list(history.history)
@@ -132,7 +162,9 @@ def load_run(target, compile=True, with_spec=True):
     if folder and not os.path.isfile(model_path):
         raise ModelFileError(f"no {MODEL_FILE} in the run folder", folder,
                              hint="is this a finished run? a failed run leaves no folder")
-    with warnings.catch_warnings():
+    from kspec.user_code import CodeDirs
+
+    with warnings.catch_warnings(), CodeDirs(os.path.join(os.path.dirname(os.path.abspath(model_path)), CODE_DIR)):
         # Keras 2 optimizer arguments (lr, decay) warned when the run was trained; not again here
         warnings.simplefilter("ignore", DeprecationWarning)
         model, stored = load_model_and_spec(model_path, compile=compile)

@@ -47,6 +47,10 @@ def report(e):
         if n > 1:
             click.echo(f"{n} errors", err=True)
         return EXIT_USAGE
+    user_code = sys.modules.get("kspec.user_code")
+    if user_code is not None and isinstance(e, user_code.UserCodeError):
+        click.echo(f"kspec: error: {e}", err=True)
+        return e.exit_code
     expected = [c for c in (_loaded_class("kspec.data.errors", "DataError"),
                             _loaded_class("kspec.io.errors", "ModelFileError")) if c is not None]
     if isinstance(e, tuple(expected)) or isinstance(e, (ValueError, OSError)):
@@ -58,6 +62,11 @@ def report(e):
             click.echo(f"{loc}: error: {text}", err=True)
         else:
             click.echo(f"kspec: error: {text}", err=True)
+        return EXIT_ERROR
+    frames = user_code.user_frames(e) if user_code is not None else ""
+    if frames:  # the failure is inside the user's own code: their error, shown with their frames
+        click.echo(f"kspec: error in your code: {type(e).__name__}: {e}", err=True)
+        click.echo(frames.rstrip(), err=True)
         return EXIT_ERROR
     click.echo(f"kspec: error: unexpected {type(e).__name__}: {e}", err=True)
     click.echo("run with KSPEC_DEBUG=1 for the traceback", err=True)

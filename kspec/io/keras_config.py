@@ -17,7 +17,7 @@ from kspec.io.errors import ModelFileError
 from kspec.io.functional_config import functional_from_config
 from kspec.layers.base import LEGACY_SHAPE_KWARGS, Layer
 from kspec.models.sequential import Sequential
-from kspec.serialization import serialize
+from kspec.serialization import lookup_entry, serialize
 
 # Keys of a Keras layer entry that the legacy .h5 config leaves out.
 _ENTRY_ONLY_KEYS = ("module", "registered_name", "build_config", "compile_config")
@@ -61,6 +61,8 @@ def model_config(model):
 
 def _legacy_entry(entry):
     out = {k: v for k, v in entry.items() if k not in _ENTRY_ONLY_KEYS}
+    if entry.get("registered_name") and entry.get("module"):  # a user's class: kspec finds it as module:Name
+        out["module"] = entry["module"]
     config = dict(out.get("config") or {})
     if out.get("class_name") != "InputLayer" and "dtype" in config:
         config["dtype"] = dtype_policy(config["dtype"])
@@ -150,7 +152,7 @@ def layer_from_config(entry, path=None):
     class_name = entry["class_name"]
     config = dict(entry.get("config") or {})
     name = config.get("name")
-    cls = registry.lookup("layer", class_name)
+    cls = lookup_entry("layer", entry)
     if cls is None:
         known = ", ".join(registry.names("layer", aliases=False))
         raise ModelFileError(f"unknown layer class {class_name!r} (layer {name!r})", path,

@@ -22,6 +22,7 @@ from kspec.metrics.regression import (BinaryCrossentropy, CategoricalCrossentrop
                                       MeanSquaredLogarithmicError, Poisson, RootMeanSquaredError,
                                       SparseCategoricalCrossentropy, SquaredHinge, loss_metric_fn)
 from kspec.registry import lookup
+from kspec.user_code import is_reference
 from kspec.serialization import deserialize
 
 __all__ = ["Metric", "Mean", "Sum", "MeanMetricWrapper", "get", "resolve_accuracy", "reduce_to_samplewise_values",
@@ -81,7 +82,10 @@ def get(identifier, y_true_shape=None, y_pred_shape=None):
         if obj is None:
             obj = _loss_function(identifier)
         metric = _instantiate(obj, identifier)
-        metric.name = identifier
+        if not is_reference(identifier):
+            metric.name = identifier
+        elif not inspect.isclass(obj):  # a user's function (module:name) is named as Keras names functions
+            metric.name = getattr(obj, "__name__", identifier)
         return metric
     if isinstance(identifier, dict):
         return _instantiate(deserialize("metric", identifier), identifier)

@@ -21,6 +21,7 @@ from kspec.engine import Tensor
 from kspec.layers.input_layer import InputLayer
 from kspec.layers.base import unique_name
 from kspec.models.model import Model
+from kspec.serialization import class_entry
 
 
 class KerasTensor:
@@ -284,8 +285,8 @@ class Functional(Model):
                 reindex[id(node)] = k
         entries = []
         for layer in self._layers:
-            entry = {"module": "keras.layers", "class_name": _class_name(layer), "config": layer.get_config(),
-                     "registered_name": None}
+            entry = {**class_entry(layer, "keras.layers"), "class_name": _class_name(layer),
+                     "config": layer.get_config()}
             if not isinstance(layer, InputLayer) and layer.built and layer.input_shape is not None:
                 entry["build_config"] = _build_config(layer)
             entry["name"] = layer.name

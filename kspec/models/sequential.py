@@ -2,6 +2,7 @@
 from kspec.layers.base import Layer, unique_name
 from kspec.layers.input_layer import InputLayer
 from kspec.models.model import Model
+from kspec.serialization import class_entry
 
 
 class Sequential(Model):
@@ -84,8 +85,7 @@ class Sequential(Model):
         for layer in self._layers:
             config = layer.get_config()
             config.pop("batch_input_shape", None)
-            entry = {"module": "keras.layers", "class_name": type(layer).__name__, "config": config,
-                     "registered_name": None}
+            entry = {**class_entry(layer, "keras.layers"), "config": config}
             if layer.built and layer.input_shape is not None:
                 entry["build_config"] = {"input_shape": list(layer.input_shape)}
             layers.append(entry)

@@ -7,6 +7,7 @@ inputs, the label range against the number of units. Problems are spec errors at
 layer or the data entry; the other place involved is added as a note.
 """
 from kspec import registry
+from kspec.user_code import is_reference
 from kspec.spec.errors import SpecError
 from kspec.spec.resolver import sort_diagnostics
 
@@ -19,8 +20,8 @@ def loss_family(value):
     name = value
     if isinstance(value, dict) and len(value) == 1:
         name = next(iter(value))
-    if not isinstance(name, str):
-        return None
+    if not isinstance(name, str) or is_reference(name):
+        return None  # a user's loss has no family to check labels against
     obj = registry.lookup("loss", name)
     if obj is None:
         return None

@@ -17,6 +17,7 @@ from kspec.spec.errors import SpecError, did_you_mean
 from kspec.spec.sections import (DATA_SPLITS, DATA_STEPS, FIT_EXCLUDED,  # noqa: F401 (re-exported)
                                  SHAPE_RESOLVED_METRICS, SectionRules)
 from kspec.spec.values import describe, example, is_number, plain
+from kspec.user_code import UserCodeError
 
 SECTIONS = ("name", "seed", "data", "model", "compile", "fit")
 MODEL_KEYS = ("input_shape", "layers", "weights", "name")
@@ -211,7 +212,10 @@ class _Resolver(SectionRules):
         if not isinstance(name, str):
             self.err(path, f"a layer class name must be a string, found {describe(name)}")
             return None
-        cls = registry.lookup("layer", name)
+        cls = self.find("layer", name, path + (name,) if isinstance(entry, dict) else path,
+                        key=isinstance(entry, dict))
+        if cls is False:
+            return None
         if cls is None:
             self.err(path + (name,) if isinstance(entry, dict) else path,
                      f"unknown layer {name!r}{did_you_mean(name, registry.names('layer'))}",
@@ -234,7 +238,9 @@ class _Resolver(SectionRules):
         if value is None:
             return None
         if isinstance(value, str):
-            obj = registry.lookup(kind, value)
+            obj = self.find(kind, value, path)
+            if obj is False:
+                return value
             if obj is None:
                 self.unknown(kind, value, path)
                 return value
@@ -257,7 +263,9 @@ class _Resolver(SectionRules):
             if not isinstance(name, str):
                 self.err(path, f"a {kind} class name must be a string, found {describe(name)}")
                 return None
-            obj = registry.lookup(kind, name)
+            obj = self.find(kind, name, path + (name,), key=True)
+            if obj is False:
+                return value
             if obj is None:
                 self.unknown(kind, name, path + (name,), key=True)
                 return value
@@ -276,6 +284,16 @@ class _Resolver(SectionRules):
         self.err(path, f"a {kind} is a name or {{ClassName: {{arguments}}}}, found {describe(value)}",
                  hint=f"e.g. {example(kind)}")
         return value
+
+    def find(self, kind, name, path, key=False):
+        """``registry.lookup``, with user code (``module:Name``) that can't be loaded reported at ``path``
+        (returns False then)."""
+        try:
+            return registry.lookup(kind, name)
+        except UserCodeError as e:
+            message = e.message + ("\n" + e.user_traceback.rstrip() if e.user_traceback else "")
+            self.err(path, message, hint=e.hint, key=key)
+            return False
 
     def unknown(self, kind, name, path, key=False):
         candidates = registry.names(kind)

@@ -7,6 +7,7 @@ and the preprocessing steps x/y; ``compile`` and ``fit`` take the arguments of `
 import os
 
 from kspec import registry
+from kspec.user_code import is_reference
 from kspec.spec import signatures as sig
 from kspec.spec.errors import did_you_mean
 from kspec.spec.values import describe, is_number, is_step, plain
@@ -190,7 +191,7 @@ class SectionRules:
             ipath = path + (i,) if isinstance(value, list) else path
             if isinstance(item, str) and item in SHAPE_RESOLVED_METRICS:
                 out.append(item)
-            elif isinstance(item, str) and registry.lookup("metric", item) is None \
+            elif isinstance(item, str) and not is_reference(item) and registry.lookup("metric", item) is None \
                     and registry.lookup("loss", item) is not None:
                 out.append(item)  # Keras accepts loss names as metrics (mse, mae, ...)
             else:

@@ -1,6 +1,5 @@
 """Options and output helpers shared by the commands (click only; nothing heavy)."""
 import json
-import os
 import sys
 
 import click
@@ -12,15 +11,17 @@ set_option = click.option(
 
 
 def _allow_code(ctx, param, value):
-    if value:
-        os.environ["KSPEC_ALLOW_CODE"] = "1"
+    if value:  # for this command only: the scope ends with it
+        from kspec.user_code import allow_code
+        ctx.with_resource(allow_code(True))
     return value
 
 
 allow_code_option = click.option(
     "--allow-code", is_flag=True, expose_value=False, callback=_allow_code,
-    help="Let a Lambda's function be a Python reference module:function (importing it runs that "
-         "module's code; also KSPEC_ALLOW_CODE=1). Off by default: a spec never runs code.")
+    help="Let the spec or model file name your own Python code as module:Name (layers, losses, metrics, "
+         "callbacks, model classes, Lambda functions, ...): importing a module runs its code. Off by "
+         "default (KSPEC_ALLOW_CODE=1 changes the default): without it nothing of yours is imported.")
 
 
 def echo_json(value):
