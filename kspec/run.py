@@ -253,13 +253,13 @@ def evaluate(target, data=None, overrides=(), batch_size=None, verbose=0, stream
     return jsonable(logs)
 
 
-def predict(target, x, batch_size=None):
+def predict(target, x, batch_size=None, verbose=0, stream=None):
     """Predictions of a trained model (a run folder, an ``.h5`` path or a :class:`LoadedRun`) for raw
     input ``x``: an array, or for a model with several inputs a dict input name -> array (or a list in
     input order). The run's input preprocessing is applied first.
 
     Returns an ndarray of shape (n, ...), or a list of them (in ``model.output_names`` order) for a
-    model with several outputs.
+    model with several outputs. ``verbose=1`` shows progress on ``stream`` (stderr by default).
     """
     run = target if isinstance(target, LoadedRun) else load_run(target, compile=False,
                                                                 with_spec=False)
@@ -272,7 +272,7 @@ def predict(target, x, batch_size=None):
     if pre is not None:
         x = pre.transform_x(x)
     check_inputs(run.model, {"input": (x, None)})
-    return run.model.predict(x, batch_size=batch_size, verbose=0)
+    return run.model.predict(x, batch_size=batch_size, verbose=verbose, stream=stream)
 
 
 def to_classes(probabilities):

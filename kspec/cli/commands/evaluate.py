@@ -3,7 +3,7 @@ import sys
 
 import click
 
-from kspec.cli.commands._common import allow_code_option, echo_json, set_option
+from kspec.cli.commands._common import allow_code_option, echo_json, progress_option, set_option
 
 
 @click.command("evaluate", short_help="Loss and metrics of a trained model, as JSON.", epilog="""\b
@@ -19,12 +19,14 @@ Examples:
 @set_option
 @click.option("--batch-size", type=click.IntRange(min=1), help="Batch size (default: the spec's).")
 @click.option("--verbose", "-v", is_flag=True, help="Show a progress bar on stderr.")
+@progress_option
 @allow_code_option
-def command(target, data, overrides, batch_size, verbose):
+def command(target, data, overrides, batch_size, verbose, progress):
     """Evaluate a trained model on the spec's test split (or on --data) and print the loss and
     metrics as one JSON object on stdout."""
     from kspec import run
 
     metrics = run.evaluate(target, data=list(data) or None, overrides=overrides, batch_size=batch_size,
-                           verbose=1 if verbose else 0, stream=sys.stderr)
+                           verbose=1 if (verbose or progress in ("bar", "lines")) and progress != "none" else 0,
+                           stream=sys.stderr)
     echo_json(metrics)

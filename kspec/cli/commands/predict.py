@@ -3,7 +3,7 @@ import sys
 
 import click
 
-from kspec.cli.commands._common import allow_code_option
+from kspec.cli.commands._common import allow_code_option, progress_option
 from kspec.data.formats import STREAM_FORMATS
 
 OUTPUT_FORMATS = ("csv", "npy", "npz", "jsonl")
@@ -38,8 +38,9 @@ line; one that starts with pad_sequences reads token ids, one sequence per line 
                    "p > 0.5 for one unit; the class name where the run knows the names (a single-output "
                    "model trained on named labels), else the index.")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Batch size (default 32).")
+@progress_option
 @allow_code_option
-def command(target, input_path, input_format, output_format, as_classes, batch_size):
+def command(target, input_path, input_format, output_format, as_classes, batch_size, progress):
     """Predict with a trained model. Reads samples from INPUT or stdin (-), applies the run's input
     preprocessing, and writes one prediction per sample to stdout.
     """
@@ -51,7 +52,8 @@ def command(target, input_path, input_format, output_format, as_classes, batch_s
         raise click.UsageError(f"the model has {len(names)} outputs {names}; npy holds one array: "
                                "use --output-format npz (one array per output), csv or jsonl")
     x = run.read_input(loaded, input_path, input_format)
-    outputs = run.predict(loaded, x, batch_size=batch_size)
+    outputs = run.predict(loaded, x, batch_size=batch_size, verbose=1 if progress in ("bar", "lines") else 0,
+                          stream=sys.stderr)  # silent unless asked: predict feeds pipelines
     outputs = dict(zip(names, outputs if len(names) > 1 else [outputs]))
     if as_classes:
         class_names = loaded.classes if len(names) == 1 else None  # the run's labels are one output's
