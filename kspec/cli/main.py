@@ -102,6 +102,12 @@ for _command in (train.command, evaluate.command, predict.command, summary.comma
                  schema.command):
     cli.add_command(_command)
 
+# The workbench around a run (plot, plot-model, compare, init, list, explain).
+from kspec.cli.commands import compare, plot  # noqa: E402
+
+for _command in (plot.command, compare.command):
+    cli.add_command(_command)
+
 
 def main(argv=None):
     """The console-script entry point."""
