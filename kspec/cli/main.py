@@ -103,9 +103,10 @@ for _command in (train.command, evaluate.command, predict.command, summary.comma
     cli.add_command(_command)
 
 # The workbench around a run (plot, plot-model, compare, init, list, explain).
-from kspec.cli.commands import compare, init, plot, plot_model  # noqa: E402
+from kspec.cli.commands import catalog, compare, init, plot, plot_model  # noqa: E402
 
-for _command in (init.command, plot.command, plot_model.command, compare.command):
+for _command in (init.command, catalog.list_command, catalog.explain_command, plot.command, plot_model.command,
+                 compare.command):
     cli.add_command(_command)
 
 

@@ -9,6 +9,7 @@ files) is left to ``kspec validate``.
 import inspect
 
 from kspec import registry
+from kspec.docstrings import argument_docs
 from kspec.spec import checks
 from kspec.spec import signatures as sig
 from kspec.spec.graph import REFERENCE_KEYS
@@ -44,6 +45,8 @@ def _arguments(cls, defs, extra=()):
     """The schema of a class's arguments: a mapping, its first positional value, or null."""
     accepted = sig.arguments(cls)
     props = {n: _argument(cls, n, p, defs) for n, p in accepted.params.items()}
+    for n, text in argument_docs(cls, set(props)).items():  # the docstrings' Args: shown on hover
+        props[n] = {**props[n], "description": text}
     for n in accepted.legacy:
         props.setdefault(n, {})
     for n in extra:
