@@ -2,6 +2,7 @@
 arguments with their types, defaults and meanings (``kspec explain``), all read from the registry,
 the signatures and the docstrings' ``Args:`` sections."""
 import inspect
+import textwrap
 
 from kspec import registry
 from kspec.docstrings import argument_docs, summary
@@ -77,8 +78,8 @@ def arguments(kind, obj):
     from kspec.spec import signatures as sig
 
     accepted = sig.arguments(obj)
-    params = {n: p for n, p in accepted.params.items()
-              if inspect.isclass(obj) or p.default is not _EMPTY}  # a function's required ones are its inputs
+    params = {n: p for n, p in accepted.params.items()  # a loss function's y_pred is its input, not an argument
+              if inspect.isclass(obj) or kind not in ("loss", "metric") or p.default is not _EMPTY}
     docs = argument_docs(obj, set(params))
     out = []
     for n, p in params.items():
@@ -169,7 +170,8 @@ def format_explain(entry):
         for a in entry["arguments"]:
             default = "required" if a["required"] else f"default {_yaml(a['default'])}"
             lines.append(f"    {a['name']:<{width}}  {a['type']}, {default}")
-            lines.append(f"    {'':<{width}}  {a['description'] or '(no description)'}")
+            lines.extend(textwrap.wrap(a["description"] or "(no description)", width=100,
+                                       initial_indent=" " * (width + 6), subsequent_indent=" " * (width + 6)))
     else:
         lines += ["", "  Arguments: none"]
     return "\n".join(lines)
