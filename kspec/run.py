@@ -20,7 +20,7 @@ from kspec.run_files import (HISTORY_FILE, METRICS_FILE, PREPROCESSING_FILE, Loa
                              is_model_target, jsonable, load_run, new_run_dir, read_input,
                              save_run_model, write_config, write_history, write_json)
 
-__all__ = ["train", "evaluate", "predict", "summary", "validate", "load_run", "read_input", "to_classes",
+__all__ = ["train", "evaluate", "evaluation_inputs", "predict", "summary", "validate", "load_run", "read_input", "to_classes",
            "load_spec", "build", "load_data", "check_inputs", "RunResult", "LoadedRun", "jsonable"]
 
 
@@ -217,6 +217,15 @@ def evaluate(target, data=None, overrides=(), batch_size=None, verbose=0, stream
     test or training source, e.g. its label column) or a data entry dict. ``overrides`` are ``--set``
     overrides of the stored spec, e.g. ``data.test.split=train``.
     """
+    run, x, y, batch_size = evaluation_inputs(target, data, overrides, batch_size)
+    logs = run.model.evaluate(x, y, batch_size=batch_size, verbose=verbose, return_dict=True,
+                              stream=stream or sys.stderr)
+    return jsonable(logs)
+
+
+def evaluation_inputs(target, data=None, overrides=(), batch_size=None):
+    """``(run, x, y, batch_size)``: what :func:`evaluate` runs the model on (the arguments are its own):
+    the loaded run with its model compiled, the preprocessed data and the batch size."""
     from kspec.data import load_split
     from kspec.spec import SpecError
 
@@ -248,9 +257,7 @@ def evaluate(target, data=None, overrides=(), batch_size=None, verbose=0, stream
         compile_model(model, spec, doc)
     if batch_size is None and spec is not None:
         batch_size = spec["fit"].get("batch_size")
-    logs = model.evaluate(x, y, batch_size=batch_size, verbose=verbose, return_dict=True,
-                          stream=stream or sys.stderr)
-    return jsonable(logs)
+    return run, x, y, batch_size
 
 
 def predict(target, x, batch_size=None, verbose=0, stream=None):
