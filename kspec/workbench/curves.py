@@ -39,8 +39,9 @@ def choose_metrics(runs, wanted=None):
 def plot_runs(runs, path, metrics=None, title=None):
     """Draw ``runs`` (:class:`~kspec.workbench.runs.RunRecord`) into the PNG ``path``.
 
-    Returns what was drawn: ``{"file", "width", "height", "panels": {metric: [curve labels]}}`` (the
-    curve labels are those of the panel's lines, so tests and scripts can check the picture's content).
+    Returns what was drawn: ``{"file", "width", "height", "panels": {metric: [curve labels]},
+    "stage_marks"}`` (the curve labels are those of each panel's lines, so tests and scripts can check
+    the picture's content).
     """
     plt = _pyplot()
     from matplotlib.ticker import MaxNLocator
@@ -50,7 +51,7 @@ def plot_runs(runs, path, metrics=None, title=None):
     fig, axes = plt.subplots(1, len(metrics), figsize=(PANEL_INCHES[0] * len(metrics), PANEL_INCHES[1]),
                              dpi=DPI, squeeze=False)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    panels = {}
+    panels, marks = {}, 0
     try:
         for ax, metric in zip(axes[0], metrics):
             for i, run in enumerate(runs):
@@ -62,7 +63,7 @@ def plot_runs(runs, path, metrics=None, title=None):
                     epochs = list(range(1, len(values) + 1))
                     ax.plot(epochs, values, style, color=color, label=run.label + suffix,
                             marker="o" if len(values) == 1 else None)
-                _mark_stages(ax, run, color)
+                marks += _mark_stages(ax, run, color)
             ax.set_title(metric)
             ax.set_xlabel("epoch")
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -78,21 +79,23 @@ def plot_runs(runs, path, metrics=None, title=None):
         width, height = (round(v) for v in fig.get_size_inches() * DPI)
     finally:
         plt.close(fig)
-    return {"file": str(path), "width": width, "height": height, "panels": panels}
+    return {"file": str(path), "width": width, "height": height, "panels": panels, "stage_marks": marks}
 
 
 def _mark_stages(ax, run, color):
-    """A dotted vertical line (a collection, not a curve) where each stage after the first begins."""
+    """A dotted vertical line (a collection, not a curve) where each stage after the first begins;
+    returns how many were drawn."""
     if not run.stages:
-        return
+        return 0
     starts = [i for i in range(1, len(run.stages)) if run.stages[i] != run.stages[i - 1]]
     if not starts:
-        return
+        return 0
     ax.vlines([i + 0.5 for i in starts], 0, 1, transform=ax.get_xaxis_transform(), colors=color,
               linestyles=":", linewidth=1)
     for i in starts:
         ax.annotate(f"stage {run.stages[i]}", (i + 0.5, 1), xycoords=ax.get_xaxis_transform(),
                     fontsize="x-small", rotation=90, va="top", ha="right", color=color)
+    return len(starts)
 
 
 def _values(ax):

@@ -31,7 +31,8 @@ def command(targets, output, metrics, title, as_json):
 
     Needs matplotlib (pip install 'kspec[plot]'); no display is needed.
     """
-    from kspec.workbench.curves import plot_runs
+    from kspec.workbench import WorkbenchError
+    from kspec.workbench.curves import choose_metrics, plot_runs
     from kspec.workbench.runs import read_runs
 
     runs = read_runs(targets)
@@ -41,6 +42,10 @@ def command(targets, output, metrics, title, as_json):
         raise click.BadParameter(f"{output!r}: the file is written as PNG; name it FILE.png",
                                  param_hint="-o/--output")
     wanted = [m.strip() for m in metrics.split(",") if m.strip()] if metrics else None
+    try:
+        choose_metrics(runs, wanted)
+    except WorkbenchError as e:
+        raise click.BadParameter(str(e), param_hint="--metrics") from None
     drawn = plot_runs(runs, output, metrics=wanted, title=title)
     if as_json:
         echo_json(drawn)
