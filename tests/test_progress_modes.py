@@ -1,6 +1,7 @@
 """Progress that fits where it goes: Keras's bar on a terminal, plain lines in files and pipes
 (``--progress``/``$KSPEC_PROGRESS``), ``NO_COLOR``; and a whole Fashion-MNIST epoch logged to a file."""
 import io
+import json
 import os
 import re
 import subprocess
@@ -117,3 +118,33 @@ def test_a_fashion_mnist_epoch_logged_to_a_file_holds_no_control_characters(tmp_
     assert not CONTROL.search(text), repr(CONTROL.search(text))
     assert re.search(r"^210/210 - \d+s - \d+m?s/step - accuracy: .* - val_loss: \d", text, re.M), text
     assert len(text) < 5000, f"{len(text)} bytes of progress for one epoch"
+
+
+def test_the_progress_option_of_train_evaluate_and_predict(tmp_path):
+    from click.testing import CliRunner
+
+    from kspec.cli.main import cli
+
+    quickstart = os.path.join(REPO, "configs", "quickstart.yaml")
+    run_dir = str(tmp_path / "iris")
+
+    def invoke(*args):
+        # CliRunner restores the variables named in env afterwards, whatever --progress sets
+        result = CliRunner().invoke(cli, list(args), env={"KSPEC_PROGRESS": None}, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result
+
+    lines = invoke("train", quickstart, "--run-dir", run_dir, "--set", "fit.epochs=2", "--progress", "lines")
+    assert re.fullmatch(r"Epoch 1/2\n6/6 - \d+s - .*\nEpoch 2/2\n6/6 - \d+s - .*val_loss: [0-9.]+\n", lines.stderr), \
+        "verbose 2 in the spec, but --progress lines asks for lines"
+    bar = invoke("train", quickstart, "--run-dir", run_dir, "--set", "fit.epochs=1", "--progress", "bar")
+    assert "\r" in bar.stderr and "\x1b[" in bar.stderr
+    assert invoke("train", quickstart, "--run-dir", run_dir, "--set", "fit.epochs=1", "--progress", "none").stderr == ""
+    evaluated = invoke("evaluate", run_dir, "--progress", "lines")
+    assert re.fullmatch(r"2/2 - \d+s - .*accuracy: .*\n", evaluated.stderr) and json.loads(evaluated.stdout)
+    rows = "5.7,2.8,4.5,1.3\n6.3,3.3,6.0,2.5\n"
+    quiet = CliRunner().invoke(cli, ["predict", run_dir, "-", "--classes"], input=rows, env={"KSPEC_PROGRESS": None})
+    assert quiet.stderr == "" and len(quiet.stdout.split()) == 2, "predict is silent unless asked"
+    shown = CliRunner().invoke(cli, ["predict", run_dir, "-", "--classes", "--progress", "lines"], input=rows,
+                               env={"KSPEC_PROGRESS": None})
+    assert re.fullmatch(r"1/1 - \d+s - .*\n", shown.stderr) and shown.stdout == quiet.stdout
