@@ -79,4 +79,6 @@ def _seconds(v):
 def _value(v):
     if v is None:
         return "null"
+    if isinstance(v, float):
+        return f"{v:.6g}"  # --json keeps every digit
     return v if isinstance(v, str) else json.dumps(v)
