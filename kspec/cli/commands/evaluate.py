@@ -4,6 +4,7 @@ import sys
 import click
 
 from kspec.cli.commands._common import allow_code_option, echo_json, progress_option, set_option
+from kspec.cli.commands._complete import complete_runs_and_files
 
 
 @click.command("evaluate", short_help="Loss and metrics of a trained model, as JSON.", epilog="""\b
@@ -13,7 +14,7 @@ Examples:
   kspec evaluate runs/fashion_mlp --data split=train     # the same as --set data.test.split=train
   kspec evaluate runs/iris --confusion                   # and the confusion matrix, as text
   kspec evaluate runs/iris --confusion --json | jq .confusion_matrix.matrix""")
-@click.argument("target", metavar="RUN|MODEL.h5")
+@click.argument("target", metavar="RUN|MODEL.h5", shell_complete=complete_runs_and_files)
 @click.option("--data", "data", metavar="FILE|KEY=VALUE", multiple=True,
               help="Evaluate on this data file (read with the options of the spec's test split, "
                    "e.g. its label column) instead of the test split; KEY=VALUE changes a key of "

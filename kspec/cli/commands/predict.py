@@ -4,6 +4,7 @@ import sys
 import click
 
 from kspec.cli.commands._common import allow_code_option, progress_option
+from kspec.cli.commands._complete import complete_runs_and_files
 from kspec.data.formats import STREAM_FORMATS
 
 OUTPUT_FORMATS = ("csv", "npy", "npz", "jsonl")
@@ -26,7 +27,7 @@ jsonl prints one object per line keyed by output name; npz holds one array per o
 Text and token ids: a run whose data.x starts with text_vectorize reads raw text, one sample per
 line; one that starts with pad_sequences reads token ids, one sequence per line ("4 18 7" or
 [4, 18, 7], any length), from stdin and .txt files (the run keeps the vocabulary and maxlen).""")
-@click.argument("target", metavar="RUN|MODEL.h5")
+@click.argument("target", metavar="RUN|MODEL.h5", shell_complete=complete_runs_and_files)
 @click.argument("input_path", metavar="[INPUT|-]", required=False, default="-")
 @click.option("--input-format", type=click.Choice(STREAM_FORMATS),
               help="Format of INPUT (default: from the file name and the run's steps; sniffed on stdin).")

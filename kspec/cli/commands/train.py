@@ -4,6 +4,7 @@ import sys
 import click
 
 from kspec.cli.commands._common import allow_code_option, echo_json, progress_option, set_option
+from kspec.cli.commands._complete import complete_specs
 
 
 @click.command("train", short_help="Train a spec and write a run folder.", epilog="""\b
@@ -12,7 +13,7 @@ Examples:
   kspec train configs/fashion_mlp.yaml --set fit.epochs=3 --run-dir runs/fmnist3
   kspec train configs/quickstart.yaml -q | jq .metrics.accuracy
   kspec train configs/fashion_mlp.yaml --progress lines 2> train.log""")
-@click.argument("config", metavar="CONFIG")
+@click.argument("config", metavar="CONFIG", shell_complete=complete_specs)
 @click.option("--run-dir", metavar="DIR",
               help="The run folder (default runs/<name>). An existing folder is never overwritten: "
                    "-1, -2, ... is added.")
