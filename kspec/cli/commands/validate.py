@@ -5,7 +5,7 @@ from kspec.cli.commands._common import allow_code_option, echo_json, print_warni
 from kspec.cli.commands._complete import complete_specs
 
 
-@click.command("validate", short_help="Check a spec; show its shapes and parameters.", epilog="""\b
+@click.command("validate", short_help="Check specs; show their shapes and parameters.", epilog="""\b
 Examples:
   kspec validate configs/fashion_mlp.yaml
   kspec validate configs/quickstart.yaml --data     # also read and check the data
