@@ -208,8 +208,15 @@ def test_wall_time_comes_from_run_json_when_there_is_one(runs, tmp_path):
 
     copy = tmp_path / "timed"
     shutil.copytree(runs["slow"], copy)
-    (copy / "run.json").write_text(json.dumps({"wall_time_per_epoch": [1.5, 2.0, 2.5]}))
-    assert wall_time(str(copy)) == 6.0
+    (copy / "run.json").write_text(json.dumps({"status": "interrupted", "epoch_wall_s": [1.5, 2.0, 2.5]}))
+    assert wall_time(str(copy)) == 6.0, "the epochs' times"
+    (copy / "run.json").write_text(json.dumps({"status": "interrupted", "epoch_wall_s": [1.5, 2.0, 2.5],
+                                               "sessions": [{"wall_s": 4.0}, {"wall_s": 3.5}]}))
+    assert wall_time(str(copy)) == 7.5, "the sessions' times (a resumed run has several)"
+    out = json.loads(_invoke(["compare", str(copy), runs["slow"], "--json"]).stdout)
+    assert [r["status"] for r in out["runs"]] == ["interrupted", None]
+    text = _invoke(["compare", str(copy), runs["slow"]]).stdout.splitlines()
+    assert text[0].split()[3] == "status" and text[1].split()[2:4] == ["7.5s", "interrupted"]
 
 
 # -------------------------------------------------------------------------------------- confusion matrix

@@ -30,13 +30,13 @@ def differing_keys(specs):
 
 def compare_runs(runs):
     """A dict for ``--json``: ``differing_keys`` and one entry per run (``run``, ``folder``, ``epochs``,
-    ``wall_time`` in seconds, ``test`` metrics, ``final`` epoch's history values, ``spec`` values of
+    ``status`` (from run.json, or None), ``wall_time`` in seconds, ``test`` metrics, ``final`` epoch's history values, ``spec`` values of
     the differing keys)."""
     keys = differing_keys([r.spec for r in runs]) if len(runs) > 1 else []
     entries = []
     for r in runs:
         flat = flatten(r.spec or {})
-        entries.append({"run": r.label, "folder": r.folder, "epochs": r.epochs,
+        entries.append({"run": r.label, "folder": r.folder, "epochs": r.epochs, "status": r.status,
                         "wall_time": None if r.wall_time is None else round(r.wall_time, 3),
                         "test": {k: _finite(v) for k, v in r.metrics.items()},
                         "final": {k: _finite(v) for k, v in r.final().items()},
@@ -49,10 +49,12 @@ def format_table(result):
     entries = result["runs"]
     test_keys = list(dict.fromkeys(k for e in entries for k in e["test"]))
     final_keys = list(dict.fromkeys(k for e in entries for k in e["final"]))
-    header = ["run", "epochs", "time"] + [f"test {k}" for k in test_keys] + final_keys + result["differing_keys"]
+    statuses = any(e["status"] for e in entries)
+    header = ["run", "epochs", "time"] + ["status"] * statuses + [f"test {k}" for k in test_keys] + final_keys \
+        + result["differing_keys"]
     rows = [header]
     for e in entries:
-        rows.append([e["run"], str(e["epochs"]), _seconds(e["wall_time"])]
+        rows.append([e["run"], str(e["epochs"]), _seconds(e["wall_time"])] + [e["status"] or "-"] * statuses
                     + [_number(e["test"].get(k, _MISSING)) for k in test_keys]
                     + [_number(e["final"].get(k, _MISSING)) for k in final_keys]
                     + [_value(e["spec"][k]) for k in result["differing_keys"]])

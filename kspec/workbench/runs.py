@@ -19,12 +19,14 @@ NOT_METRICS = ("epoch", "stage")
 class RunRecord:
     """One finished run: ``folder``, ``label``, ``history`` (column -> list of floats, in epoch order),
     ``stages`` (one entry per epoch, or None), ``metrics`` (test metrics), ``spec`` (the resolved spec as
-    a plain dict, or None) and ``wall_time`` (seconds, or None)."""
+    a plain dict, or None), ``wall_time`` (seconds, or None) and ``status`` (how the run ended, from
+    ``run.json``, or None)."""
 
     def __init__(self, folder, label, history, stages, metrics, spec, wall_time):
         self.folder, self.label = folder, label
         self.history, self.stages = history, stages
         self.metrics, self.spec, self.wall_time = metrics, spec, wall_time
+        self.status = None
 
     @property
     def epochs(self):
@@ -92,8 +94,10 @@ def read_run(folder, label=None):
                 spec = yaml.safe_load(f)
             except yaml.YAMLError as e:
                 raise WorkbenchError(f"{config}: not readable YAML ({e})") from None
-    return RunRecord(folder, label or os.path.basename(os.path.abspath(folder)), history, stages, metrics,
-                     spec if isinstance(spec, dict) else None, wall_time(folder))
+    record = RunRecord(folder, label or os.path.basename(os.path.abspath(folder)), history, stages, metrics,
+                       spec if isinstance(spec, dict) else None, wall_time(folder))
+    record.status = run_status(folder)
+    return record
 
 
 def read_history(path):
@@ -121,23 +125,34 @@ def read_history(path):
 
 
 def wall_time(folder):
-    """Seconds the run trained: ``run.json``'s wall time (or the sum of its per-epoch times) when the
-    run has one, else the time from writing ``config.yaml`` (before fit) to ``history.csv`` (after)."""
+    """Seconds the run took: from ``run.json`` when the run has one (the sum of its sessions' ``wall_s``,
+    else of its epochs' ``epoch_wall_s``), else the time from writing ``config.yaml`` (before fit) to
+    ``history.csv`` (after)."""
     record = _read_json(os.path.join(folder, RUN_RECORD))
     if isinstance(record, dict):
-        for key in ("wall_time", "wall_time_s", "seconds", "duration"):
-            if isinstance(record.get(key), (int, float)):
-                return float(record[key])
-        for key in ("epoch_times", "epoch_seconds", "wall_time_per_epoch"):
-            times = record.get(key)
-            if isinstance(times, list) and times and all(isinstance(t, (int, float)) for t in times):
-                return float(sum(times))
+        sessions = [s.get("wall_s") for s in record.get("sessions") or [] if isinstance(s, dict)]
+        if sessions and all(_is_number(t) for t in sessions):
+            return float(sum(sessions))
+        epochs = record.get("epoch_wall_s")
+        if isinstance(epochs, list) and epochs and all(_is_number(t) for t in epochs):
+            return float(sum(epochs))
     try:
         start = os.path.getmtime(os.path.join(folder, CONFIG_FILE))
         end = os.path.getmtime(os.path.join(folder, HISTORY_FILE))
     except OSError:
         return None
     return max(end - start, 0.0)
+
+
+def run_status(folder):
+    """How the run ended, from ``run.json`` (finished, interrupted, ...), or None without one."""
+    record = _read_json(os.path.join(folder, RUN_RECORD))
+    status = record.get("status") if isinstance(record, dict) else None
+    return status if isinstance(status, str) else None
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _read_json(path):
