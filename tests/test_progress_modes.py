@@ -148,3 +148,30 @@ def test_the_progress_option_of_train_evaluate_and_predict(tmp_path):
     shown = CliRunner().invoke(cli, ["predict", run_dir, "-", "--classes", "--progress", "lines"], input=rows,
                                env={"KSPEC_PROGRESS": None})
     assert re.fullmatch(r"1/1 - \d+s - .*\n", shown.stderr) and shown.stdout == quiet.stdout
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="no pseudo-terminals here")
+def test_on_a_terminal_auto_draws_the_bar(tmp_path):
+    """stderr on a pseudo-terminal (as in tmux or an xterm): Keras's bar, redrawn in place, in colour."""
+    master, slave = os.openpty()
+    env = dict(os.environ, PYTHONPATH=REPO)
+    env.pop("KSPEC_PROGRESS", None)
+    env.pop("NO_COLOR", None)
+    proc = subprocess.Popen([sys.executable, "-m", "kspec", "train", os.path.join(REPO, "configs", "quickstart.yaml"),
+                             "--run-dir", str(tmp_path / "tty"), "--set", "fit.epochs=2", "--set", "fit.verbose=1"],
+                            stdout=subprocess.DEVNULL, stderr=slave, env=env)
+    os.close(slave)
+    chunks = []
+    while True:  # read until the process closes its end of the terminal
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    assert proc.wait(timeout=300) == 0
+    text = b"".join(chunks).decode("utf-8")
+    assert "Epoch 2/2" in text and "\x1b[32m" in text and "━" in text
+    assert "\r" in text.replace("\r\n", ""), "the bar is redrawn in place"

@@ -384,21 +384,6 @@ def test_shell_completion_through_click(runs, monkeypatch):
     assert done.stdout.split() == ["plain,slow"], done.stdout + done.stderr
 
 
-def test_help_stays_light():
-    """kspec --help (and a workbench command's --help) loads no engine and no optional extra."""
-    code = ("import sys\nfrom kspec.cli.main import main\n"
-            "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
-            "print(' '.join(sorted(sys.modules)), file=sys.stderr)")
-    for args in (["--help"], ["plot", "--help"], ["explain", "--help"]):
-        done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                              env=dict(os.environ, PYTHONPATH=REPO), timeout=60)
-        modules = set(done.stderr.split())
-        assert "click" in modules, done.stderr
-        heavy = sorted(m for m in modules if m.split(".")[0] in ("numpy", "matplotlib", "h5py", "yaml")
-                       or m.startswith(("kspec.engine", "kspec.layers", "kspec.workbench")))
-        assert not heavy, f"kspec {' '.join(args)} imported {heavy}"
-
-
 def test_commands_are_registered():
     assert set(WORKBENCH) <= set(cli.commands)
     assert isinstance(cli.commands["plot"], click.Command)
