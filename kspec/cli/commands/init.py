@@ -1,11 +1,16 @@
 """``kspec init [--template NAME] [FILE]``: a commented starter spec that trains as written."""
+import os
 import sys
 
 import click
 
 from kspec.cli.commands._complete import complete_specs
 
-TEMPLATES = ("mlp", "cnn", "rnn", "graph")  # checked against kspec/workbench/templates by the tests
+# The templates are the files in kspec/workbench/templates (read here without importing the workbench).
+_TEMPLATES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                              "workbench", "templates")
+TEMPLATES = tuple(sorted((n[:-5] for n in os.listdir(_TEMPLATES_DIR) if n.endswith(".yaml")),
+                         key=lambda n: (n != "mlp", n)))  # mlp, the default, first
 
 
 @click.command("init", short_help="Write a commented starter spec (or copy the example configs).",
