@@ -142,6 +142,10 @@ def test_the_spec_sweep_section_drives_the_search(tmp_path, monkeypatch):
     assert sorted(t["params"]["fit.batch_size"] for t in lines[:-1]) == [8, 32]
     assert lines[-1]["best"]["metric"] == "val_accuracy"
     assert "val_accuracy (maximize)" in err
+    jsonschema = pytest.importorskip("jsonschema")
+    import yaml
+    from kspec.spec.schema import build_schema
+    jsonschema.validate(yaml.safe_load(spec.read_text()), build_schema())  # editors accept the section too
     spec.write_text(text + "sweep:\n  params:\n    fit.batch_size: choise:8,32\n")
     result = CliRunner().invoke(cli, ["validate", str(spec)])
     assert result.exit_code == 2
