@@ -67,7 +67,7 @@ def build(config, overrides=()):
 
 # ------------------------------------------------------------------------------------------- train
 
-def train(config, run_dir=None, overrides=(), init_weights=None, verbose=None, stream=None):
+def train(config, run_dir=None, overrides=(), init_weights=None, verbose=None, stream=None, callbacks=()):
     """Train the model a spec describes and write a run folder.
 
     Parameters
@@ -86,6 +86,8 @@ def train(config, run_dir=None, overrides=(), init_weights=None, verbose=None, s
         Overrides ``fit.verbose`` (0 = silent).
     stream : text stream, optional
         Where progress and warnings go (default stderr).
+    callbacks : iterable of Callback, optional
+        Python callback objects called after the spec's own (e.g. a sweep's pruning callback).
 
     Returns
     -------
@@ -117,7 +119,8 @@ def train(config, run_dir=None, overrides=(), init_weights=None, verbose=None, s
     saved = False
     try:
         write_config(spec, folder, doc)
-        callbacks = make_callbacks(spec, doc, run_dir=folder)  # file arguments go in the run folder
+        # file arguments go in the run folder; the caller's callbacks come after the spec's
+        callbacks = make_callbacks(spec, doc, run_dir=folder) + list(callbacks)
         x, y = splits["train"]
         fit_args = fit_arguments(spec, verbose)
         if "validation" in splits:

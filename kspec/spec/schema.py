@@ -201,9 +201,25 @@ def build_schema(draft="07"):
         "properties": {
             "name": {"type": "string", "pattern": "^[A-Za-z0-9_][A-Za-z0-9_.+=-]*$"},
             "seed": {"type": "integer", "minimum": 0},
-            "data": _data(), "model": _model(), "compile": compile_, "fit": fit,
+            "data": _data(), "model": _model(), "compile": compile_, "fit": fit, "sweep": _sweep(),
         },
         "required": ["model", "compile"],
         "additionalProperties": False,
         "$defs": dict(sorted(defs.items())),
     }
+
+
+def _sweep():
+    """The ``sweep:`` section (kspec.spec.sweep_section); distributions are checked by kspec validate."""
+    from kspec.spec.sweep_params import DIRECTIONS, KINDS, SAMPLERS
+
+    positive = {"type": "integer", "minimum": 1}
+    dist = {"type": "string", "pattern": "^(" + "|".join(KINDS) + "):",
+            "description": "loguniform:LOW:HIGH, uniform:LOW:HIGH, int:LOW:HIGH or choice:A,B,C"}
+    return {"type": "object", "additionalProperties": False, "properties": {
+        "params": {"type": "object", "additionalProperties": dist,
+                   "description": "--set keys to search, each with its distribution"},
+        "trials": positive, "jobs": positive, "metric": {"type": "string", "minLength": 1},
+        "direction": {"enum": list(DIRECTIONS)}, "sampler": {"enum": list(SAMPLERS)},
+        "prune": {"type": "boolean"}, "timeout": {"type": "number", "exclusiveMinimum": 0},
+        "storage": {"type": "string", "minLength": 1}, "study_name": {"type": "string", "minLength": 1}}}
