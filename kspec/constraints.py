@@ -4,6 +4,13 @@ step. They keep w's shape and dtype. Names: the class names and their snake_case
 
 Norms are taken over ``axis`` (an int or a list of ints; e.g. 0 for a Dense kernel (in, out), [0, 1, 2]
 for a Conv2D kernel (kh, kw, in, out)), and the rescaling divides by ``epsilon + norm`` as Keras does.
+
+Args:
+    max_value: The largest norm allowed.
+    min_value: The smallest norm allowed.
+    rate: How far norms outside [min_value, max_value] move into it at each step (1: all the way).
+    axis: The axis (or axes) the norms are taken over, e.g. 0 for a Dense kernel, [0, 1, 2] for a Conv2D
+        kernel.
 """
 from kspec import backend
 from kspec.registry import register

@@ -4,6 +4,20 @@ Call one with ``(shape, dtype=None)`` to get an array of that shape (float32 unl
 asked for). Random initializers draw from the backend's global Generator (seeded by
 ``backend.set_seed``), or, given an integer ``seed``, from a fresh Generator of their own, so the same
 seed always gives the same values. ``get_config`` matches Keras's (seed included).
+
+Args:
+    seed: An integer seed: the same seed always gives the same values (null: the global generator).
+    value: The constant every entry is set to.
+    gain: A multiplicative factor (Identity: the diagonal's value; Orthogonal: the matrix's scale).
+    mean: The mean of the normal distribution.
+    stddev: The standard deviation of the normal distribution (before truncation).
+    minval: The lower bound of the uniform distribution.
+    maxval: The upper bound of the uniform distribution.
+    scale: The variance's scale factor: variance = scale / fan.
+    mode: fan_in, fan_out or fan_avg: which fan the variance is divided by.
+    distribution: truncated_normal, untruncated_normal or uniform.
+    input_axes: The axes whose sizes multiply to the fan-in (null: from the shape's layout).
+    output_axes: The axes whose sizes multiply to the fan-out (null: from the shape's layout).
 """
 import math
 import numbers

@@ -3,6 +3,12 @@
 The penalty is built from engine ops, so it is differentiated with the rest of the loss. Names: the class
 names and their snake_case forms (``l1``, ``l2``, ``l1l2``, ``orthogonal_regularizer``), plus ``l1_l2``,
 which Keras 3 documents (and Keras 2 resolved) as ``L1L2(l1=0.01, l2=0.01)``.
+
+Args:
+    l1: The L1 factor: penalty += l1 * sum(|w|).
+    l2: The L2 factor: penalty += l2 * sum(w ** 2).
+    factor: The penalty factor.
+    mode: rows or columns: which vectors of the weight matrix are pushed to be orthogonal.
 """
 import math
 

@@ -22,7 +22,7 @@ from kspec.run_files import (HISTORY_FILE, METRICS_FILE, PREPROCESSING_FILE, Loa
                              is_model_target, jsonable, load_run, new_run_dir, read_input,
                              save_run_model, write_code, write_config, write_history, write_json)
 
-__all__ = ["train", "evaluate", "predict", "summary", "validate", "load_run", "read_input", "to_classes",
+__all__ = ["train", "evaluate", "evaluation_inputs", "predict", "summary", "validate", "load_run", "read_input", "to_classes",
            "load_spec", "build", "load_data", "check_inputs", "RunResult", "LoadedRun", "jsonable"]
 
 
@@ -89,7 +89,7 @@ def build(config, overrides=()):
 # ------------------------------------------------------------------------------------------- train
 
 @_code_scoped
-def train(config, run_dir=None, overrides=(), init_weights=None, verbose=None, stream=None):
+def train(config, run_dir=None, overrides=(), init_weights=None, verbose=None, stream=None, callbacks=()):
     """Train the model a spec describes and write a run folder.
 
     Parameters
@@ -108,6 +108,8 @@ def train(config, run_dir=None, overrides=(), init_weights=None, verbose=None, s
         Overrides ``fit.verbose`` (0 = silent).
     stream : text stream, optional
         Where progress and warnings go (default stderr).
+    callbacks : iterable of Callback, optional
+        Python callback objects called after the spec's own (e.g. a sweep's pruning callback).
 
     Returns
     -------
@@ -139,7 +141,8 @@ def train(config, run_dir=None, overrides=(), init_weights=None, verbose=None, s
     saved = False
     try:
         write_config(spec, folder, doc)
-        callbacks = make_callbacks(spec, doc, run_dir=folder)  # file arguments go in the run folder
+        # file arguments go in the run folder; the caller's callbacks come after the spec's
+        callbacks = make_callbacks(spec, doc, run_dir=folder) + list(callbacks)
         x, y = splits["train"]
         fit_args = fit_arguments(spec, verbose)
         if "validation" in splits:
@@ -241,6 +244,16 @@ def evaluate(target, data=None, overrides=(), batch_size=None, verbose=0, stream
     test or training source, e.g. its label column) or a data entry dict. ``overrides`` are ``--set``
     overrides of the stored spec, e.g. ``data.test.split=train``.
     """
+    run, x, y, batch_size = evaluation_inputs(target, data, overrides, batch_size)
+    logs = run.model.evaluate(x, y, batch_size=batch_size, verbose=verbose, return_dict=True,
+                              stream=stream or sys.stderr)
+    return jsonable(logs)
+
+
+@_code_scoped
+def evaluation_inputs(target, data=None, overrides=(), batch_size=None):
+    """``(run, x, y, batch_size)``: what :func:`evaluate` runs the model on (the arguments are its own):
+    the loaded run with its model compiled, the preprocessed data and the batch size."""
     from kspec.data import load_split
     from kspec.spec import SpecError
 
@@ -272,19 +285,17 @@ def evaluate(target, data=None, overrides=(), batch_size=None, verbose=0, stream
         compile_model(model, spec, doc)
     if batch_size is None and spec is not None:
         batch_size = spec["fit"].get("batch_size")
-    logs = model.evaluate(x, y, batch_size=batch_size, verbose=verbose, return_dict=True,
-                          stream=stream or sys.stderr)
-    return jsonable(logs)
+    return run, x, y, batch_size
 
 
 @_code_scoped
-def predict(target, x, batch_size=None):
+def predict(target, x, batch_size=None, verbose=0, stream=None):
     """Predictions of a trained model (a run folder, an ``.h5`` path or a :class:`LoadedRun`) for raw
     input ``x``: an array, or for a model with several inputs a dict input name -> array (or a list in
     input order). The run's input preprocessing is applied first.
 
     Returns an ndarray of shape (n, ...), or a list of them (in ``model.output_names`` order) for a
-    model with several outputs.
+    model with several outputs. ``verbose=1`` shows progress on ``stream`` (stderr by default).
     """
     run = target if isinstance(target, LoadedRun) else load_run(target, compile=False,
                                                                 with_spec=False)
@@ -297,7 +308,7 @@ def predict(target, x, batch_size=None):
     if pre is not None:
         x = pre.transform_x(x)
     check_inputs(run.model, {"input": (x, None)})
-    return run.model.predict(x, batch_size=batch_size, verbose=0)
+    return run.model.predict(x, batch_size=batch_size, verbose=verbose, stream=stream)
 
 
 def to_classes(probabilities):

@@ -10,7 +10,7 @@ import sys
 import click
 
 from kspec import __version__
-from kspec.cli.commands import evaluate, predict, schema, summary, train, validate
+from kspec.cli.commands import evaluate, predict, schema, summary, sweep, train, validate
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -108,7 +108,14 @@ def cli():
 
 
 for _command in (train.command, evaluate.command, predict.command, summary.command, validate.command,
-                 schema.command):
+                 schema.command, sweep.command):
+    cli.add_command(_command)
+
+# The workbench around a run (plot, plot-model, compare, init, list, explain).
+from kspec.cli.commands import catalog, compare, init, plot, plot_model  # noqa: E402
+
+for _command in (init.command, catalog.list_command, catalog.explain_command, plot.command, plot_model.command,
+                 compare.command):
     cli.add_command(_command)
 
 

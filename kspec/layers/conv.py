@@ -3,6 +3,19 @@
 Keras 3's arguments, defaults and weight layouts: kernel (k, in/groups, filters) or (kh, kw, in/groups,
 filters), bias (filters,); cross-correlation with TF-style 'same' padding (the extra pixel after). The math
 is in :mod:`kspec.engine.ops.conv` (im2col + one GEMM). None of these layers supports masking.
+
+Args:
+    filters: The number of output channels (filters).
+    kernel_size: The size of the convolution window: an int for every spatial axis, or one per axis.
+    groups: The number of groups the input channels are split into, each convolved with its own filters; it
+        must divide both the input channels and filters.
+    depth_multiplier: The number of output channels of the depthwise step per input channel.
+    depthwise_initializer: How the depthwise kernel is initialized.
+    depthwise_regularizer: A penalty on the depthwise kernel, added to the loss.
+    depthwise_constraint: A constraint applied to the depthwise kernel after each step.
+    pointwise_initializer: How the pointwise (1x1) kernel is initialized.
+    pointwise_regularizer: A penalty on the pointwise kernel, added to the loss.
+    pointwise_constraint: A constraint applied to the pointwise kernel after each step.
 """
 from kspec import activations, constraints, initializers, regularizers
 from kspec.engine import ops
@@ -201,6 +214,9 @@ class Conv2DTranspose(Layer):
     Kernel (kh, kw, filters, channels); bias (filters,). Output rows: 'valid' ``(n-1)*s + d*(k-1)+1``
     (at least ``(n-1)*s + s``) plus ``output_padding``; 'same' ``n*s`` (or ``(n-1)*s + k%2 +
     output_padding`` when ``output_padding`` is given), as Keras 3.
+
+    Args:
+        output_padding: Extra output size along each spatial axis (less than the stride); null infers it.
     """
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", output_padding=None,

@@ -37,7 +37,31 @@ def _float_input(inputs):
 
 
 class RNN(Layer):
-    """Shared machinery of SimpleRNN, LSTM and GRU (not registered: kspec has no custom cells)."""
+    """Shared machinery of SimpleRNN, LSTM and GRU (not registered: kspec has no custom cells).
+
+    Args:
+        units: Positive integer, the size of the hidden state and of the output.
+        activation: The activation of the output and candidate state (tanh by default).
+        recurrent_activation: The activation of the gates (sigmoid by default).
+        recurrent_initializer: How the recurrent kernel (state-to-state weights) is initialized.
+        recurrent_regularizer: A penalty on the recurrent kernel, added to the loss.
+        recurrent_constraint: A constraint applied to the recurrent kernel after each step.
+        dropout: The fraction of the inputs dropped during training, in [0, 1).
+        recurrent_dropout: The fraction of the recurrent state dropped during training, in [0, 1).
+        return_sequences: Whether to return the output of every step (batch, steps, units) instead of the last
+            one (batch, units).
+        return_state: Whether to also return the final state(s) after the output.
+        go_backwards: Whether to read the sequence backwards.
+        stateful: Whether each batch's final state is the next batch's initial state.
+        unroll: Keras's unrolling switch (the same results here).
+        zero_output_for_mask: Whether masked steps output zeros (otherwise they repeat the last unmasked
+            output).
+        use_cudnn: Keras's cuDNN switch (no effect here).
+        implementation: Keras 2's implementation mode (no effect here).
+        unit_forget_bias: Whether to add 1 to the forget gate's bias at initialization (LSTM).
+        reset_after: Whether the reset gate applies after the recurrent matrix product (GRU; Keras 3's
+            default).
+    """
 
     supports_masking = True
     cell_name = None      # Keras's cell name, e.g. "lstm_cell"

@@ -67,6 +67,12 @@ class Bidirectional(Layer):
     The copies are named ``forward_<name>`` and ``backward_<name>``; their weights are all forward weights,
     then all backward weights. With return_sequences the backward outputs are flipped back in time before
     merging, and masked steps output zeros (Keras sets ``zero_output_for_mask = return_sequences``).
+
+    Args:
+        layer: The recurrent layer run in both directions, e.g. {LSTM: {units: 32}}.
+        merge_mode: How the forward and backward outputs combine: concat, sum, mul, ave, or null (both, as a
+            list).
+        backward_layer: A layer for the backward direction (default: a copy of layer reading backwards).
     """
 
     supports_masking = True
@@ -205,7 +211,11 @@ class Bidirectional(Layer):
 @register("layer")
 class TimeDistributed(Layer):
     """Applies ``layer`` to every timestep: (N, T, ...) -> (N, T, ...'), by folding time into the batch.
-    The weights belong to the inner layer; the mask passes through."""
+    The weights belong to the inner layer; the mask passes through.
+
+    Args:
+        layer: The layer applied to every time step (axis 1) separately.
+    """
 
     supports_masking = True
 

@@ -24,6 +24,9 @@ class Callback:
     those that override a batch-end hook (see :meth:`wants_batch_logs`), or, lazily, those with
     ``lazy_batch_logs = True``, which receive a zero-argument function returning the logs.
     Messages go to :meth:`print_msg`, i.e. the stream the model was given (stderr by default).
+
+    Args:
+        verbose: 1: print a message when the callback acts; 0: silent.
     """
 
     lazy_batch_logs = False
@@ -221,7 +224,11 @@ def set_learning_rate(optimizer, value):
 
 @register("callback")
 class TerminateOnNaN(Callback):
-    """Stop training when a batch loss is NaN or infinite (``raise_error=True``: raise at once)."""
+    """Stop training when a batch loss is NaN or infinite (``raise_error=True``: raise at once).
+
+    Args:
+        raise_error: Whether to stop with an error instead of ending training quietly.
+    """
 
     def __init__(self, raise_error=False):
         super().__init__()
@@ -240,7 +247,13 @@ class TerminateOnNaN(Callback):
 @register("callback")
 class CSVLogger(Callback):
     """Write each epoch's logs as a CSV row: ``epoch`` then the log keys, sorted (val_* columns are
-    added when the first epoch has none)."""
+    added when the first epoch has none).
+
+    Args:
+        filename: The CSV file the epoch logs are written to (in the run folder when relative).
+        separator: The column separator.
+        append: Whether to append to an existing file instead of overwriting it.
+    """
 
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
@@ -300,7 +313,11 @@ def _csv_value(value):
 @register("callback")
 class LearningRateScheduler(Callback):
     """Set the learning rate at each epoch start to ``schedule(epoch, lr)`` (or ``schedule(epoch)``);
-    adds ``learning_rate`` to the epoch logs. ``schedule`` may also name a registered schedule."""
+    adds ``learning_rate`` to the epoch logs. ``schedule`` may also name a registered schedule.
+
+    Args:
+        schedule: The learning rate per epoch: a learning-rate schedule evaluated at the epoch index.
+    """
 
     def __init__(self, schedule, verbose=0):
         super().__init__()

@@ -7,7 +7,11 @@ from kspec.registry import register
 @register("optimizer", "adagrad")
 class Adagrad(Optimizer):
     """``acc += g**2; w -= lr*g / sqrt(acc + eps)`` (eps inside the sqrt). Slot: accumulator, starting at
-    ``initial_accumulator_value``."""
+    ``initial_accumulator_value``.
+
+    Args:
+        initial_accumulator_value: The starting value of the per-weight sums of squared gradients.
+    """
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)

@@ -3,6 +3,26 @@ optimizer's iteration count *before* the update (the first step uses ``schedule(
 
 Every schedule computes in float32 scalars, as Keras 3 does (its Python floats become float32 tensors),
 so the learning rates agree with Keras to the last bit or so.
+
+Args:
+    initial_learning_rate: The learning rate at step 0.
+    decay_steps: The number of steps over which the rate decays once (by decay_rate, or to its final value).
+    decay_rate: The decay factor (ExponentialDecay: rate * decay_rate ** (step / decay_steps);
+        InverseTimeDecay: rate / (1 + decay_rate * step / decay_steps)).
+    staircase: Whether to decay at whole multiples of decay_steps only (step / decay_steps rounded down).
+    name: The schedule's name.
+    boundaries: The steps at which the rate changes, increasing.
+    values: The rate before the first boundary, between each pair, and after the last (one more than
+        boundaries).
+    end_learning_rate: The rate reached after decay_steps.
+    power: The polynomial's power (1: linear decay).
+    cycle: Whether to start the decay over (with a longer period) once decay_steps is passed.
+    alpha: The smallest rate, as a fraction of initial_learning_rate.
+    warmup_target: The rate reached at the end of the linear warmup (null: no warmup).
+    warmup_steps: The number of steps of linear warmup from initial_learning_rate to warmup_target.
+    first_decay_steps: The length of the first cosine cycle, in steps.
+    t_mul: Each cycle is this many times longer than the one before.
+    m_mul: Each cycle starts at this fraction of the previous cycle's starting rate.
 """
 import math
 import numbers

@@ -19,7 +19,7 @@ from kspec.spec.sections import (DATA_SPLITS, DATA_STEPS, FIT_EXCLUDED,  # noqa:
 from kspec.spec.values import describe, example, is_number, plain
 from kspec.user_code import UserCodeError
 
-SECTIONS = ("name", "seed", "data", "model", "compile", "fit")
+SECTIONS = ("name", "seed", "data", "model", "compile", "fit", "sweep")
 MODEL_KEYS = ("input_shape", "layers", "weights", "name")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+=-]*$")
 _SECTION_HINT = "a spec has the sections " + ", ".join(SECTIONS)
@@ -99,6 +99,9 @@ class _Resolver(SectionRules):
             "compile": self.compile(data.get("compile")),
             "fit": self.fit(data.get("fit")),
         }
+        if data.get("sweep") is not None:  # only kspec sweep reads it (kspec.spec.sweep_section)
+            from kspec.spec.sweep_section import resolve_sweep
+            out["sweep"] = resolve_sweep(self, data["sweep"])
         self.conflicts(data, out)
         return out
 

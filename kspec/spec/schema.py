@@ -9,6 +9,7 @@ files) is left to ``kspec validate``.
 import inspect
 
 from kspec import registry
+from kspec.docstrings import argument_docs
 from kspec.spec import checks
 from kspec.spec import signatures as sig
 from kspec.spec.graph import REFERENCE_KEYS
@@ -44,6 +45,8 @@ def _arguments(cls, defs, extra=()):
     """The schema of a class's arguments: a mapping, its first positional value, or null."""
     accepted = sig.arguments(cls)
     props = {n: _argument(cls, n, p, defs) for n, p in accepted.params.items()}
+    for n, text in argument_docs(cls, set(props)).items():  # the docstrings' Args: shown on hover
+        props[n] = {**props[n], "description": text}
     for n in accepted.legacy:
         props.setdefault(n, {})
     for n in extra:
@@ -198,9 +201,25 @@ def build_schema(draft="07"):
         "properties": {
             "name": {"type": "string", "pattern": "^[A-Za-z0-9_][A-Za-z0-9_.+=-]*$"},
             "seed": {"type": "integer", "minimum": 0},
-            "data": _data(), "model": _model(), "compile": compile_, "fit": fit,
+            "data": _data(), "model": _model(), "compile": compile_, "fit": fit, "sweep": _sweep(),
         },
         "required": ["model", "compile"],
         "additionalProperties": False,
         "$defs": dict(sorted(defs.items())),
     }
+
+
+def _sweep():
+    """The ``sweep:`` section (kspec.spec.sweep_section); distributions are checked by kspec validate."""
+    from kspec.spec.sweep_params import DIRECTIONS, KINDS, SAMPLERS
+
+    positive = {"type": "integer", "minimum": 1}
+    dist = {"type": "string", "pattern": "^(" + "|".join(KINDS) + "):",
+            "description": "loguniform:LOW:HIGH, uniform:LOW:HIGH, int:LOW:HIGH or choice:A,B,C"}
+    return {"type": "object", "additionalProperties": False, "properties": {
+        "params": {"type": "object", "additionalProperties": dist,
+                   "description": "--set keys to search, each with its distribution"},
+        "trials": positive, "jobs": positive, "metric": {"type": "string", "minLength": 1},
+        "direction": {"enum": list(DIRECTIONS)}, "sampler": {"enum": list(SAMPLERS)},
+        "prune": {"type": "boolean"}, "timeout": {"type": "number", "exclusiveMinimum": 0},
+        "storage": {"type": "string", "minLength": 1}, "study_name": {"type": "string", "minLength": 1}}}

@@ -24,6 +24,19 @@ allow_code_option = click.option(
          "default (KSPEC_ALLOW_CODE=1 changes the default): without it nothing of yours is imported.")
 
 
+def _set_progress(ctx, param, value):
+    if value is not None:
+        os.environ["KSPEC_PROGRESS"] = value  # read by kspec.models.progbar
+    return value
+
+
+progress_option = click.option(
+    "--progress", type=click.Choice(["auto", "bar", "lines", "none"]), default=None, callback=_set_progress,
+    help="How progress is shown on stderr: bar (Keras's in-place bar), lines (one line per epoch, or every "
+         "10 s in a long one; no control codes), none, or auto (default: bar on a terminal, lines when "
+         "stderr is a file or pipe; also $KSPEC_PROGRESS). NO_COLOR=1 drops the bar's colours.")
+
+
 def echo_json(value):
     """One JSON object on stdout (NaN/inf become null)."""
     sys.stdout.write(json.dumps(value, allow_nan=False) + "\n")

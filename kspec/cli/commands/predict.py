@@ -3,7 +3,8 @@ import sys
 
 import click
 
-from kspec.cli.commands._common import allow_code_option
+from kspec.cli.commands._common import allow_code_option, progress_option
+from kspec.cli.commands._complete import complete_runs_and_files
 from kspec.data.formats import STREAM_FORMATS
 
 OUTPUT_FORMATS = ("csv", "npy", "npz", "jsonl")
@@ -26,7 +27,7 @@ jsonl prints one object per line keyed by output name; npz holds one array per o
 Text and token ids: a run whose data.x starts with text_vectorize reads raw text, one sample per
 line; one that starts with pad_sequences reads token ids, one sequence per line ("4 18 7" or
 [4, 18, 7], any length), from stdin and .txt files (the run keeps the vocabulary and maxlen).""")
-@click.argument("target", metavar="RUN|MODEL.h5")
+@click.argument("target", metavar="RUN|MODEL.h5", shell_complete=complete_runs_and_files)
 @click.argument("input_path", metavar="[INPUT|-]", required=False, default="-")
 @click.option("--input-format", type=click.Choice(STREAM_FORMATS),
               help="Format of INPUT (default: from the file name and the run's steps; sniffed on stdin).")
@@ -38,8 +39,9 @@ line; one that starts with pad_sequences reads token ids, one sequence per line 
                    "p > 0.5 for one unit; the class name where the run knows the names (a single-output "
                    "model trained on named labels), else the index.")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Batch size (default 32).")
+@progress_option
 @allow_code_option
-def command(target, input_path, input_format, output_format, as_classes, batch_size):
+def command(target, input_path, input_format, output_format, as_classes, batch_size, progress):
     """Predict with a trained model. Reads samples from INPUT or stdin (-), applies the run's input
     preprocessing, and writes one prediction per sample to stdout.
     """
@@ -51,7 +53,8 @@ def command(target, input_path, input_format, output_format, as_classes, batch_s
         raise click.UsageError(f"the model has {len(names)} outputs {names}; npy holds one array: "
                                "use --output-format npz (one array per output), csv or jsonl")
     x = run.read_input(loaded, input_path, input_format)
-    outputs = run.predict(loaded, x, batch_size=batch_size)
+    outputs = run.predict(loaded, x, batch_size=batch_size, verbose=1 if progress in ("bar", "lines") else 0,
+                          stream=sys.stderr)  # silent unless asked: predict feeds pipelines
     outputs = dict(zip(names, outputs if len(names) > 1 else [outputs]))
     if as_classes:
         class_names = loaded.classes if len(names) == 1 else None  # the run's labels are one output's

@@ -3,15 +3,17 @@ import sys
 
 import click
 
-from kspec.cli.commands._common import allow_code_option, echo_json, set_option
+from kspec.cli.commands._common import allow_code_option, echo_json, progress_option, set_option
+from kspec.cli.commands._complete import complete_specs
 
 
 @click.command("train", short_help="Train a spec and write a run folder.", epilog="""\b
 Examples:
   kspec train configs/quickstart.yaml
   kspec train configs/fashion_mlp.yaml --set fit.epochs=3 --run-dir runs/fmnist3
-  kspec train configs/quickstart.yaml -q | jq .metrics.accuracy""")
-@click.argument("config", metavar="CONFIG")
+  kspec train configs/quickstart.yaml -q | jq .metrics.accuracy
+  kspec train configs/fashion_mlp.yaml --progress lines 2> train.log""")
+@click.argument("config", metavar="CONFIG", shell_complete=complete_specs)
 @click.option("--run-dir", metavar="DIR",
               help="The run folder (default runs/<name>). An existing folder is never overwritten: "
                    "-1, -2, ... is added.")
@@ -19,8 +21,9 @@ Examples:
 @click.option("--init-weights", metavar="FILE",
               help="Start from the weights in FILE (.h5 or .weights.h5) instead of model.weights.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (fit verbose 0).")
+@progress_option
 @allow_code_option
-def command(config, run_dir, overrides, init_weights, quiet):
+def command(config, run_dir, overrides, init_weights, quiet, progress):
     """Train the model that CONFIG describes.
 
     Writes a run folder holding model.h5, config.yaml (the resolved spec), preprocessing.json,
@@ -30,6 +33,13 @@ def command(config, run_dir, overrides, init_weights, quiet):
     from kspec import run
 
     result = run.train(config, run_dir=run_dir, overrides=overrides, init_weights=init_weights,
-                       verbose=0 if quiet else None, stream=sys.stderr)
+                       verbose=_verbose(quiet, progress), stream=sys.stderr)
     echo_json({"run_dir": result.run_dir, "metrics": run.jsonable(result.metrics),
                "history": run.jsonable(result.last_epoch)})
+
+
+def _verbose(quiet, progress):
+    """fit's verbose: 0 for -q or --progress none, 1 for --progress bar|lines, else the spec's."""
+    if quiet or progress == "none":
+        return 0
+    return 1 if progress in ("bar", "lines") else None
