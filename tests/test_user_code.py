@@ -185,7 +185,8 @@ def test_a_model_file_with_a_user_layer_loads_with_custom_objects_or_the_switch(
     with pytest.raises(user_code.UserCodeError, match="allow"):
         load_model(str(fresh), compile=False)
     module = sys.modules[project["module"]]
-    by_name = load_model(str(fresh), compile=False, custom_objects={"Scale": module.Scale})
+    objects = {name: getattr(module, name) for name in ("Scale", "swish", "small_uniform", "tiny_l2", "clip_unit")}
+    by_name = load_model(str(fresh), compile=False, custom_objects=objects)
     allowed = load_model(str(fresh), compile=False, safe_mode=False)
     x = np.random.RandomState(0).rand(5, 4).astype(np.float32)
     with user_code.allow_code(True):

@@ -8,6 +8,7 @@ import numpy as np
 from kspec.engine import ops
 from kspec.layers import Layer
 from kspec.models.callbacks import Callback
+from kspec.optimizers.schedules import LearningRateSchedule
 
 
 class Scale(Layer):
@@ -52,3 +53,36 @@ class EpochMarker(Callback):
     def on_epoch_end(self, epoch, logs=None):
         with open(self.filename, "a") as handle:
             handle.write(f"epoch {epoch + 1} loss {logs['loss']:.4f}\n")
+
+
+def swish(x):
+    """An activation of yours: x * sigmoid(x)."""
+    return x * ops.sigmoid(x)
+
+
+def small_uniform(shape, dtype=None):
+    """An initializer function of yours: uniform in [-0.05, 0.05], from a fixed seed."""
+    return np.random.RandomState(0).uniform(-0.05, 0.05, size=shape).astype(dtype or "float32")
+
+
+def tiny_l2(weights):
+    """A regularizer function of yours: 1e-4 times the sum of squares."""
+    return 1e-4 * ops.sum(ops.square(weights))
+
+
+def clip_unit(weights):
+    """A constraint function of yours: weights clipped to [-1, 1] after each update (an array in, out)."""
+    return np.clip(weights, -1.0, 1.0)
+
+
+class HalvingSchedule(LearningRateSchedule):
+    """A learning-rate schedule of yours: halves the rate every ``every`` steps."""
+
+    def __init__(self, initial_learning_rate=0.01, every=100):
+        self.initial_learning_rate, self.every = initial_learning_rate, every
+
+    def __call__(self, step):
+        return self.initial_learning_rate * 0.5 ** (step // self.every)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "every": self.every}

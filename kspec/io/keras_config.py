@@ -18,6 +18,7 @@ from kspec.io.functional_config import functional_from_config
 from kspec.layers.base import LEGACY_SHAPE_KWARGS, Layer
 from kspec.models.sequential import Sequential
 from kspec.serialization import lookup_entry, serialize
+from kspec.user_code import UserCodeError
 
 # Keys of a Keras layer entry that the legacy .h5 config leaves out.
 _ENTRY_ONLY_KEYS = ("module", "registered_name", "build_config", "compile_config")
@@ -160,6 +161,8 @@ def layer_from_config(entry, path=None):
     config = _layer_config(cls, config)
     try:
         return cls.from_config(config)
+    except UserCodeError:
+        raise  # user code the layer names (an activation, an initializer, ...): refused or failed as such
     except (TypeError, ValueError, KeyError, NotImplementedError) as exc:
         raise ModelFileError(f"cannot rebuild layer {name!r} ({class_name}): {exc}", path) from None
 
