@@ -1,5 +1,6 @@
 """Options and output helpers shared by the commands (click only; nothing heavy)."""
 import json
+import os
 import sys
 
 import click
