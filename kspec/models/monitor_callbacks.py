@@ -35,6 +35,15 @@ class MonitorCallback(Callback):
         self.min_delta = abs(min_delta)
         self.monitor_op = None
 
+    _state_keys = ("best",)
+
+    def get_state(self):
+        return {k: getattr(self, k) for k in self._state_keys}
+
+    def set_state(self, state):
+        for k, v in state.items():
+            setattr(self, k, v)
+
     def _set_monitor_op(self):
         if self.mode == "min":
             self.monitor_op = _less
@@ -74,6 +83,8 @@ def _greater(a, b):
 class EarlyStopping(MonitorCallback):
     """Stop training when ``monitor`` has not improved for ``patience`` epochs (counted from
     ``start_from_epoch``); ``restore_best_weights`` puts back the best epoch's weights at the end."""
+
+    _state_keys = ("best", "wait", "stopped_epoch", "best_weights", "best_epoch")
 
     def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto", baseline=None,
                  restore_best_weights=False, start_from_epoch=0):
@@ -139,6 +150,8 @@ class ModelCheckpoint(MonitorCallback):
     """Save the model (``model.save``) or its weights (``model.save_weights``) after each epoch, or every
     ``save_freq`` batches; ``filepath`` may hold ``{epoch}`` and log keys, e.g. ``"ckpt-{epoch:02d}.h5"``.
     With ``save_best_only`` only improvements of ``monitor`` are saved."""
+
+    _state_keys = ("best", "_batches_seen_since_last_saving", "_last_batch_seen", "_current_epoch")
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
                  mode="auto", save_freq="epoch", initial_value_threshold=None):
@@ -246,6 +259,8 @@ class ReduceLROnPlateau(MonitorCallback):
     """Multiply the learning rate by ``factor`` (down to ``min_lr``) when ``monitor`` has not improved by
     ``min_delta`` for ``patience`` epochs, then wait ``cooldown`` epochs; adds ``learning_rate`` to the
     epoch logs."""
+
+    _state_keys = ("best", "cooldown_counter", "wait")
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto", min_delta=1e-4,
                  cooldown=0, min_lr=0.0, **kwargs):
