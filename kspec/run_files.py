@@ -31,6 +31,7 @@ class LoadedRun:
         self.folder = os.path.dirname(os.path.abspath(model_path))
         self.doc = doc
         self.stored = stored  # what kspec stored in the model file: {"spec", "preprocessing"} or None
+        self.unfinished = None  # (state, kept) of an unfinished run folder (run_lifecycle.describe_unfinished)
 
     @property
     def label_column(self):
@@ -129,9 +130,16 @@ def load_run(target, compile=True, with_spec=True):
     target = os.fspath(target)
     folder = target if os.path.isdir(target) else None
     model_path = os.path.join(target, MODEL_FILE) if folder else target
+    unfinished = None
+    if folder:
+        from kspec.run_lifecycle import describe_unfinished
+        unfinished = describe_unfinished(folder)
     if folder and not os.path.isfile(model_path):
+        if unfinished:
+            raise ModelFileError(f"the run is unfinished ({unfinished[0]}): no epoch has ended, so there is "
+                                 f"no {MODEL_FILE} yet", folder, hint=f"kspec train --resume {folder}")
         raise ModelFileError(f"no {MODEL_FILE} in the run folder", folder,
-                             hint="is this a finished run? a failed run leaves no folder")
+                             hint="is this a run folder that kspec train wrote? (runs/NAME)")
     with warnings.catch_warnings():
         # Keras 2 optimizer arguments (lr, decay) warned when the run was trained; not again here
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -144,7 +152,9 @@ def load_run(target, compile=True, with_spec=True):
     doc = spec = None
     if with_spec:
         doc, spec = _stored_spec(folder, model_dir, stored)
-    return LoadedRun(model, spec, preprocessor, model_path, doc, stored)
+    loaded = LoadedRun(model, spec, preprocessor, model_path, doc, stored)
+    loaded.unfinished = unfinished
+    return loaded
 
 
 def read_input(run, source="-", fmt=None, stdin=None):

@@ -385,4 +385,4 @@ class LambdaCallback(Callback):
 # The monitoring callbacks register on import (the registry imports this module for kind "callback");
 # importing them here also makes ``kspec.models.callbacks`` the one place to get any callback from.
 from kspec.models.monitor_callbacks import EarlyStopping, ModelCheckpoint, ReduceLROnPlateau  # noqa: E402,F401
-from kspec.models.backup_callbacks import BackupAndRestore  # noqa: E402,F401
+import kspec.models.backup_callbacks  # noqa: E402,F401  (BackupAndRestore registers)

@@ -42,26 +42,32 @@ class NanGuard:
         self.model, self.data, self.loop = model, data, loop
         self.index = None
         self._rng = None
-        self._optimizer = None
+        self._optimizer = self._restore = None
 
     def install(self):
         optimizer = self.model.optimizer
-        if "apply" in vars(optimizer):  # a guard of an earlier fit that stopped on an exception
-            del optimizer.apply
         original = optimizer.apply
+        while getattr(original, "_nan_guard", None) is not None:  # left by a fit that raised
+            original = original._original
+        own = getattr(original, "__func__", None) is not type(optimizer).apply  # someone's own wrapper
 
         def apply(grads, variables):
             if self.index is not None and not is_finite_sum(grads):
                 self.fail("a gradient")
             return original(grads, variables)
 
+        apply._nan_guard, apply._original = self, original
         optimizer.apply = apply
-        self._optimizer = optimizer
+        self._optimizer, self._restore = optimizer, (original if own else None)
 
     def uninstall(self):
-        if self._optimizer is not None and "apply" in vars(self._optimizer):
-            del self._optimizer.apply
-        self._optimizer = None
+        optimizer, self._optimizer = self._optimizer, None
+        if optimizer is None or getattr(vars(optimizer).get("apply"), "_nan_guard", None) is not self:
+            return
+        if self._restore is not None:
+            optimizer.apply = self._restore
+        else:
+            del optimizer.apply
 
     def batch_begin(self, index):
         self.index = index

@@ -267,8 +267,8 @@ class Trainer:
             cbs.on_epoch_begin(epoch)
             loop.epoch_begin(epoch)
             for step, index in loop.batches():
-                cbs.on_train_batch_begin(step)
                 loop.batch_begin(step, index)
+                cbs.on_train_batch_begin(step)
                 self.train_step(da.take(x, index), da.take(y, index),
                                 None if sample_weight is None else da.take(sample_weight, index))
                 loop.batch_end(step)
