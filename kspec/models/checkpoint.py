@@ -222,6 +222,7 @@ class FitLoop:
         self.iterator = iterator
         self.callbacks = callbacks
         self.savers = [cb for cb in callbacks if hasattr(cb, "load_latest")]  # BackupAndRestore
+        self.data = data
         self.guard = NanGuard(model, data, self) if terminate_on_nan else None
         self.epoch = 0
         self.step = -1
@@ -343,6 +344,11 @@ class FitLoop:
 
     def _restore_state(self, meta, arrays, mid_epoch):
         model, optimizer = self.model, self.model.optimizer
+        if not model.weights and meta["weights"] and self.data is not None:
+            from kspec.engine import no_grad
+            from kspec.models.data_adapter import take
+            with no_grad():  # a model built on its first batch: build it now (the RNG is restored below)
+                model(take(self.data[0], slice(0, 1)), training=False)
         if meta["weights"] != len(model.weights):
             raise CheckpointError(f"the checkpoint holds {meta['weights']} weights, the model has "
                                   f"{len(model.weights)}: was the spec changed?")
