@@ -18,7 +18,8 @@ class BackupAndRestore(Callback):
     ``backup_dir``; kspec's run folders use this callback for their own checkpoints.
     """
 
-    def __init__(self, backup_dir, save_freq="epoch", double_checkpoint=False, delete_checkpoint=True):
+    def __init__(self, backup_dir, save_freq: "str | int" = "epoch", double_checkpoint=False,
+                 delete_checkpoint=True):
         super().__init__()
         if not backup_dir:
             raise ValueError("Empty `backup_dir` argument passed")

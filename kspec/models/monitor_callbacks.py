@@ -154,7 +154,7 @@ class ModelCheckpoint(MonitorCallback):
     _state_keys = ("best", "_batches_seen_since_last_saving", "_last_batch_seen", "_current_epoch")
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
-                 mode="auto", save_freq="epoch", initial_value_threshold=None):
+                 mode="auto", save_freq: "str | int" = "epoch", initial_value_threshold=None):
         super().__init__(monitor, mode, initial_value_threshold)
         self.verbose = verbose
         self.filepath = os.fspath(filepath)
