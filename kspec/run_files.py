@@ -2,8 +2,10 @@
 
 A run folder holds ``model.h5`` (Keras legacy HDF5; kspec's resolved spec and the preprocessing state
 are stored inside it too, so the model file alone is enough for predict), ``config.yaml`` (the resolved
-spec, every default filled in, paths relative to the folder), ``preprocessing.json``, ``history.csv``
-and ``metrics.json``. Files are written to a temporary name and renamed, so none is ever half written.
+spec, every default filled in, paths relative to the folder), ``preprocessing.json``, ``history.csv``,
+``metrics.json`` and ``run.json`` (the run's record; while it trains also ``checkpoint.npz`` and
+``train.lock``: see :mod:`kspec.run_lifecycle`). Files are written to a temporary name and renamed, so
+none is ever half written. An unfinished run's ``model.h5`` is its last completed epoch's.
 """
 import csv
 import json
@@ -139,7 +141,8 @@ def load_run(target, compile=True, with_spec=True):
             raise ModelFileError(f"the run is unfinished ({unfinished[0]}): no epoch has ended, so there is "
                                  f"no {MODEL_FILE} yet", folder, hint=f"kspec train --resume {folder}")
         raise ModelFileError(f"no {MODEL_FILE} in the run folder", folder,
-                             hint="is this a run folder that kspec train wrote? (runs/NAME)")
+                             hint="is this a run folder that kspec train wrote (runs/NAME)? A training "
+                                  "killed as it started leaves a folder without run.json: train again")
     with warnings.catch_warnings():
         # Keras 2 optimizer arguments (lr, decay) warned when the run was trained; not again here
         warnings.simplefilter("ignore", DeprecationWarning)
