@@ -16,6 +16,13 @@ class BackupAndRestore(Callback):
     ``double_checkpoint`` keeps the previous backup too (used when the newest cannot be read);
     ``delete_checkpoint`` removes the backup when training ends. The backup is ``checkpoint.npz`` in
     ``backup_dir``; kspec's run folders use this callback for their own checkpoints.
+
+    Args:
+        backup_dir: The folder of the backup (in a spec, relative to the run folder; ``.`` is the run
+            folder's own checkpoint, whose frequency save_freq then sets).
+        save_freq: epoch, or a number of batches between backups (besides the one at each epoch's end).
+        double_checkpoint: Whether to keep the previous backup too, used when the newest cannot be read.
+        delete_checkpoint: Whether to delete the backup when training ends.
     """
 
     def __init__(self, backup_dir, save_freq: "str | int" = "epoch", double_checkpoint=False,
