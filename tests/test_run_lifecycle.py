@@ -248,3 +248,29 @@ def test_python_api_resume(spec_file, reference, tmp_path):
     _assert_same_run(folder, reference)
     with open(os.path.join(folder, "history.csv"), newline="") as f:
         assert [int(r["epoch"]) for r in csv.DictReader(f)] == list(range(6))
+
+
+@pytest.mark.parametrize("user_file", [False, True], ids=["only-kspec-files", "user-files"])
+def test_a_failure_before_the_first_epoch(spec_file, tmp_path, monkeypatch, user_file):
+    """An error before the first epoch ends removes the folder, unless something else was written in it."""
+    import functools
+
+    from kspec.models.trainer import Trainer
+
+    folder = tmp_path / "run"
+
+    @functools.wraps(Trainer.fit)  # the spec's fit section is read from fit's signature
+    def failing_fit(self, *args, **kwargs):
+        if user_file:
+            (folder / "notes.txt").write_text("written by a callback")
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(Trainer, "fit", failing_fit)
+    with pytest.raises(RuntimeError, match="boom"):
+        run.train(spec_file, run_dir=str(folder), verbose=0)
+    if user_file:
+        record = _record(str(folder))
+        assert record["status"] == "failed" and "boom" in record["message"]
+        assert not os.path.exists(folder / "train.lock"), "the lock is released"
+    else:
+        assert not folder.exists(), "a failed run with only kspec's files is removed"
