@@ -169,7 +169,7 @@ def diagnose(model, x, y, sample_weight, rng_state=None):
         nodes = _nodes(outputs, {id(t) for t in inputs})
         op = next((n.op for n in nodes if not _finite(n.data) and n.op), None)
         where = _name(layer, op, "forward pass")
-        if any(w in bad_weights for w in layer.weights) or bad_weights:
+        if bad_weights:
             return where, (f"weights are already NaN or inf: an earlier update overflowed; the learning rate "
                            f"({lr}) is likely too high (try a smaller one, or clipnorm: 1.0)")
         return where, _cause(op, layer, lr, model)
