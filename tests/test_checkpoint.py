@@ -192,3 +192,16 @@ def test_model_checkpoint_formats_epoch_and_logs(tmp_path):
                                            initial_value_threshold=100.0)], epochs=2)
     names = sorted(os.listdir(tmp_path))
     assert names[0] == f"m-01-{history.history['val_loss'][0]:.2f}.weights.h5", names
+
+
+def test_a_log_of_a_negative_number_in_the_loss_is_named():
+    """A linear output under the poisson loss: the forward pass is finite, the loss's log is not."""
+    backend.set_seed(0)
+    model = Sequential([Dense(1)])
+    model.compile(optimizer="sgd", loss="poisson")
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with pytest.raises(NonFiniteError) as info:
+            model.fit(X * 10, np.ones((100, 1), np.float32), batch_size=16, epochs=1, verbose=0)
+    assert info.value.where == "the loss (op log)", info.value.message
+    assert "log of 0 or of a negative number" in info.value.cause

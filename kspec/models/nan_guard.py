@@ -215,9 +215,9 @@ def _name(layer, op, phase):
 
 def _learning_rate(model):
     try:
-        return float(model.optimizer.current_learning_rate())
+        return f"{float(model.optimizer.current_learning_rate()):.3g}"
     except Exception:  # noqa: BLE001 - only for the message
-        return None
+        return "?"
 
 
 def _cause(op, layer, lr, model, backward=False):
@@ -227,8 +227,9 @@ def _cause(op, layer, lr, model, backward=False):
         return f"the weights grew large (max |w| = {biggest:.3g}): {high_lr}"
     if op in ("log", "categorical_crossentropy", "binary_crossentropy", "sparse_categorical_crossentropy",
               "log_softmax"):
-        return ("log of 0: a probability reached 0 or 1 (use from_logits=True with a linear last layer, "
-                "or a softmax/sigmoid output), or " + high_lr)
+        return ("log of 0 or of a negative number: an output the loss takes the log of reached 0 or 1, or "
+                "went negative (use from_logits=True with a linear last layer, or a softmax/sigmoid/softplus "
+                "output), or " + high_lr)
     if op in ("divide", "sqrt", "power"):
         return f"division by zero or the root of a negative number in {op}, or " + high_lr
     if op in ("exp", "softplus", "expm1", "softmax", "sigmoid"):
