@@ -50,6 +50,7 @@ def run_training(model, spec, doc, preprocessor, splits, folder, session, stream
             write_history(trained.history, os.path.join(folder, HISTORY_FILE))
 
     checkpointer = None
+    hook = os.environ.get("KSPEC_TEST_HOOK")
     with SignalScope() as signals:
         try:
             session.save()
@@ -62,7 +63,6 @@ def run_training(model, spec, doc, preprocessor, splits, folder, session, stream
             save_freq = checkpoint_every or (own[0].save_freq if own else "epoch")
             checkpointer = RunCheckpoint(folder, save_freq, write_epoch_files, session)
             callbacks = [checkpointer] + [cb for cb in callbacks if cb not in own]
-            hook = os.environ.get("KSPEC_TEST_HOOK")
             if hook:
                 callbacks.append(PauseHook(hook))
             x, y = splits["train"]
@@ -84,6 +84,8 @@ def run_training(model, spec, doc, preprocessor, splits, folder, session, stream
             remove_checkpoints(folder)
         except KeyboardInterrupt as e:
             signals.finishing()
+            if hook and hook.endswith("+finishing"):
+                _pause("while finishing")
             _interrupted(model, folder, session, checkpointer, stream, e)
             raise
         except NonFiniteError as e:
@@ -155,12 +157,13 @@ def _stopped_on_nan(model, folder, session, checkpointer, write_epoch_files, exc
 class PauseHook(Callback):
     """For tests that interrupt a training at a chosen moment: ``KSPEC_TEST_HOOK=pause@E:B`` prints
     ``KSPEC_TEST_HOOK paused at epoch E batch B`` to stderr before batch B of epoch E (both from 0) and
-    waits (up to 120 s) for a signal. Only added when the variable is set."""
+    waits (up to 120 s) for a signal; ``pause@E:B+finishing`` pauses again after an interruption, before
+    the folder is finished (for a second Ctrl-C). Only added when the variable is set."""
 
     def __init__(self, spec):
         super().__init__()
         _, _, where = spec.partition("@")
-        epoch, _, batch = where.partition(":")
+        epoch, _, batch = where.partition("+")[0].partition(":")
         self.at = (int(epoch), int(batch or 0))
         self.epoch = 0
 
@@ -169,8 +172,12 @@ class PauseHook(Callback):
 
     def on_train_batch_begin(self, batch, logs=None):
         if (self.epoch, batch) == self.at:
-            sys.stderr.write(f"\nKSPEC_TEST_HOOK paused at epoch {self.epoch} batch {batch}\n")
-            sys.stderr.flush()
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                time.sleep(0.05)
+            _pause(f"at epoch {self.epoch} batch {batch}")
+
+
+def _pause(where):
+    sys.stderr.write(f"\nKSPEC_TEST_HOOK paused {where}\n")
+    sys.stderr.flush()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        time.sleep(0.05)

@@ -167,6 +167,22 @@ def test_ctrl_c_keeps_a_usable_folder_and_resumes_bit_for_bit(spec_file, referen
     _assert_same_run(folder, reference)
 
 
+def test_a_second_ctrl_c_quits_without_writing_more(spec_file, tmp_path):
+    folder = str(tmp_path / "run")
+    proc = _kspec("train", spec_file, "-q", "--run-dir", folder, hook="pause@2:1+finishing")
+    markers = 0
+    for line in proc.stderr:
+        if MARKER in line:
+            markers += 1
+            proc.send_signal(signal.SIGINT)
+            if markers == 2:
+                break
+    code, _, err = _finish(proc)
+    assert markers == 2 and code == 130, err
+    assert _record(folder)["status"] == "running", "nothing more was written after the second Ctrl-C"
+    assert "killed while training after 2 of 6 epochs" in _finish(_kspec("evaluate", folder))[2]
+
+
 def test_sigterm_exits_143(spec_file, tmp_path):
     folder = str(tmp_path / "run")
     code, _, err = _stop_at(["train", spec_file, "-q", "--run-dir", folder], "pause@0:1", signal.SIGTERM)
