@@ -191,6 +191,17 @@ def remove_checkpoints(folder):
             os.remove(path)
 
 
+def remove_stale_temporaries(folder):
+    """Delete the temporary files a killed training left (``.checkpoint.npz.1a2b3c4d.tmp``, ...)."""
+    ours = KSPEC_FILES + ("history.csv", "metrics.json", "model.h5", NAN_BATCH_FILE)
+    for name in os.listdir(folder):
+        if name.endswith(".tmp") and (name.startswith(".") or name[:-4] in ours):
+            try:
+                os.remove(os.path.join(folder, name))
+            except OSError:
+                pass
+
+
 def only_kspec_files(folder):
     """Whether the folder holds nothing but what kspec writes before the first epoch ends."""
     return all(name in KSPEC_FILES or name.endswith(".tmp") for name in os.listdir(folder))

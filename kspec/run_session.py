@@ -8,7 +8,7 @@ import time
 from kspec.models.backup_callbacks import BackupAndRestore
 from kspec.models.callbacks import Callback
 from kspec.run_lifecycle import (NAN_BATCH_FILE, SignalScope, Terminated, only_kspec_files, release_lock,
-                                 remove_checkpoints)
+                                 remove_checkpoints, remove_stale_temporaries)
 
 
 # -- the run's own checkpoints --------------------------------------------------------------------------
@@ -54,6 +54,7 @@ def run_training(model, spec, doc, preprocessor, splits, folder, session, stream
     with SignalScope() as signals:
         try:
             session.save()
+            remove_stale_temporaries(folder)
             if fresh:
                 write_config(spec, folder, doc)
             write_json(os.path.join(folder, PREPROCESSING_FILE), preprocessor.state())

@@ -20,7 +20,7 @@ history and checkpoint of the last completed epoch (evaluate and predict use it)
 --resume continues it bit for bit. A NaN or inf in the loss or a gradient stops training (exit 1)
 with the epoch, batch, first layer/op and a likely cause; the batch goes to nan_batch.npz.
 run.json records the command, versions, seed, times and how the run ended.""")
-@click.argument("config", metavar="CONFIG", required=False)
+@click.argument("config", metavar="[CONFIG]", required=False)
 @click.option("--run-dir", metavar="DIR",
               help="The run folder (default runs/<name>). An existing folder is never overwritten: "
                    "-1, -2, ... is added.")
