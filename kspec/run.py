@@ -14,13 +14,10 @@ import functools
 import inspect
 import math
 import os
-import shutil
 import sys
 from typing import NamedTuple
 
-from kspec.run_files import (HISTORY_FILE, METRICS_FILE, PREPROCESSING_FILE, LoadedRun,
-                             is_model_target, jsonable, load_run, new_run_dir, read_input,
-                             save_run_model, write_code, write_config, write_history, write_json)
+from kspec.run_files import (LoadedRun, is_model_target, jsonable, load_run, new_run_dir, read_input)
 
 __all__ = ["train", "evaluate", "evaluation_inputs", "predict", "summary", "validate", "load_run", "read_input", "to_classes",
            "load_spec", "build", "load_data", "check_inputs", "RunResult", "LoadedRun", "jsonable"]
@@ -89,17 +86,17 @@ def build(config, overrides=()):
 # ------------------------------------------------------------------------------------------- train
 
 @_code_scoped
-def train(config, run_dir=None, overrides=(), init_weights=None, verbose=None, stream=None, callbacks=()):
+def train(config=None, run_dir=None, overrides=(), init_weights=None, verbose=None, stream=None,
+          resume=False, checkpoint_every=None, callbacks=()):
     """Train the model a spec describes and write a run folder.
 
     Parameters
     ----------
     config : str, PathLike, dict or SpecDocument
-        The spec. A dict's relative paths start at the current folder.
+        The spec. A dict's relative paths start at the current folder. With ``resume``, a run folder.
     run_dir : str, optional
         The run folder; default ``runs/<name>``. An existing folder is never overwritten: ``-1``,
-        ``-2``, ... is added. The folder is created only when training starts, and removed again if
-        training fails before the model is saved.
+        ``-2``, ... is added.
     overrides : iterable of str
         ``--set`` overrides, ``"fit.epochs=3"``.
     init_weights : str, optional
@@ -108,20 +105,39 @@ def train(config, run_dir=None, overrides=(), init_weights=None, verbose=None, s
         Overrides ``fit.verbose`` (0 = silent).
     stream : text stream, optional
         Where progress and warnings go (default stderr).
+    resume : bool
+        Continue the run folder ``config`` (or ``run_dir``) from its last checkpoint, with the spec saved
+        in it; the result is the very one of an uninterrupted run. Overrides that change the spec are
+        refused. A finished run is returned as it is.
+    checkpoint_every : int, optional
+        Also checkpoint every this many batches (a checkpoint is always written at each epoch's end).
     callbacks : iterable of Callback, optional
         Python callback objects called after the spec's own (e.g. a sweep's pruning callback).
 
     Returns
     -------
     RunResult
+
+    The folder's life (lock, ``run.json``, checkpoints, Ctrl-C/SIGTERM, NaN stops) is described in
+    :mod:`kspec.run_lifecycle`. Ctrl-C and SIGTERM raise KeyboardInterrupt after the folder is made
+    resumable; a NaN or inf raises :class:`kspec.models.nan_guard.NonFiniteError`.
     """
+    from kspec import run_lifecycle as life
     from kspec.spec import build_model, compile_model
-    from kspec.spec.compiler import fit_arguments, make_callbacks
+    from kspec.spec.compiler import make_callbacks
 
     stream = sys.stderr if stream is None else stream
-    doc, spec = load_spec(config, overrides)
-    if spec["seed"] is None:
-        spec["seed"] = int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF
+    record = None
+    if resume:
+        folder, doc, spec, record = _open_resume(config, run_dir, overrides, init_weights)
+        if record is not None and record.get("status") in ("finished", "early_stopped"):
+            stream.write(f"{folder}: the run is finished ({record['status']}, {record.get('epochs_done')} "
+                         f"epochs); nothing to resume\n")
+            return life.finished_result(folder, RunResult)
+    else:
+        doc, spec = load_spec(config, overrides)
+        if spec["seed"] is None:
+            spec["seed"] = int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF
     model = build_model(spec, doc)
     compile_model(model, spec, doc)
     weights = os.path.abspath(init_weights) if init_weights else spec["model"].get("weights")
@@ -137,33 +153,59 @@ def train(config, run_dir=None, overrides=(), init_weights=None, verbose=None, s
     check_data(model, spec, doc, splits)  # shapes, dtypes, NaN/inf, label range: before any file is written
     _print_warnings(doc, stream)
 
-    folder = new_run_dir(run_dir, spec["name"])
-    saved = False
-    try:
-        write_config(spec, folder, doc)
-        # file arguments go in the run folder; the caller's callbacks come after the spec's
-        callbacks = make_callbacks(spec, doc, run_dir=folder) + list(callbacks)
-        x, y = splits["train"]
-        fit_args = fit_arguments(spec, verbose)
-        if "validation" in splits:
-            fit_args["validation_data"] = splits["validation"]
-        history = model.fit(x, y, callbacks=callbacks, stream=stream, **fit_args)
-        save_run_model(model, spec, preprocessor, folder)
-        write_code(spec, folder)
-        saved = True
-        write_json(os.path.join(folder, PREPROCESSING_FILE), preprocessor.state())
-        write_history(history, os.path.join(folder, HISTORY_FILE))
-        metrics = {}
-        if "test" in splits:
-            xt, yt = splits["test"]
-            metrics = model.evaluate(xt, yt, batch_size=spec["fit"].get("batch_size"), verbose=0,
-                                     return_dict=True)
-            write_json(os.path.join(folder, METRICS_FILE), jsonable(metrics))
-    except BaseException:
-        if not saved:
-            shutil.rmtree(folder, ignore_errors=True)
-        raise
-    return RunResult(folder, {k: list(v) for k, v in history.history.items()}, metrics)
+    folder = folder if resume else new_run_dir(run_dir, spec["name"])
+    life.acquire_lock(folder)
+    session = life.RunRecord(folder, life.session_record(record, spec, doc))
+    from kspec.run_session import run_training
+    return run_training(model, spec, doc, preprocessor, splits, folder, session, stream, verbose,
+                        checkpoint_every, fresh=not resume, result_type=RunResult, extra_callbacks=callbacks)
+
+
+def _open_resume(config, run_dir, overrides, init_weights):
+    """``(folder, doc, spec, record)`` of a run to resume; refuses a spec that differs from the run's."""
+    from kspec.run_files import CONFIG_FILE
+    from kspec.spec import SpecError, apply_overrides, load_file, resolve
+    from kspec.spec.writer import rebase_paths
+    from kspec.run_lifecycle import read_record, spec_differences
+
+    if init_weights:
+        raise SpecError(_plain_diagnostic("--init-weights cannot be used with --resume",
+                                          hint="a resumed run starts from its checkpoint"))
+    given_spec = None
+    if isinstance(config, (str, os.PathLike)) and os.path.isdir(config):
+        folder = os.fspath(config)
+    elif run_dir is not None:
+        folder, given_spec = run_dir, config
+    elif config is not None:
+        given_spec = config
+        folder = os.path.join("runs", load_spec(config)[1]["name"])
+    else:
+        raise SpecError(_plain_diagnostic("--resume needs a run folder", hint="kspec train --resume runs/NAME"))
+    folder = os.path.normpath(folder)
+    path = os.path.join(folder, CONFIG_FILE)
+    if not os.path.isfile(path):
+        from kspec.io import ModelFileError
+        raise ModelFileError(f"not a run folder (no {CONFIG_FILE})", folder,
+                             hint="give the folder that kspec train wrote, e.g. runs/NAME")
+    record = read_record(folder)
+    if record is not None and record.get("status") == "stopped_on_nan":
+        raise ValueError(f"{folder}: the run stopped on a NaN ({record.get('message')}); resuming would meet "
+                         "it again: change the spec (e.g. a smaller learning rate) and train anew")
+    doc = load_file(path)
+    stored = resolve(doc)
+    apply_overrides(doc, overrides)
+    spec = resolve(doc)
+    changed = spec_differences(stored, spec)
+    if given_spec is not None:
+        _, other = load_spec(given_spec, overrides)
+        if other["seed"] is None:
+            other["seed"] = stored["seed"]
+        changed += spec_differences(rebase_paths(stored, folder), rebase_paths(other, folder))
+    if changed:
+        raise SpecError(_plain_diagnostic(
+            f"--resume: the spec differs from the run's in {', '.join(sorted(set(changed)))}",
+            hint=f"a resumed run keeps its spec ({path}); train anew to change it"))
+    return folder, doc, spec, record
 
 
 def load_data(spec, doc=None):
@@ -258,6 +300,7 @@ def evaluation_inputs(target, data=None, overrides=(), batch_size=None):
     from kspec.spec import SpecError
 
     run = load_run(target)
+    _note_unfinished(run, stream)
     spec, doc = run.spec, run.doc
     if overrides:
         if spec is None:
@@ -299,6 +342,7 @@ def predict(target, x, batch_size=None, verbose=0, stream=None):
     """
     run = target if isinstance(target, LoadedRun) else load_run(target, compile=False,
                                                                 with_spec=False)
+    _note_unfinished(run, None)
     names = run.input_names
     if isinstance(x, (list, tuple)) and len(names) > 1:
         x = dict(zip(names, x))
@@ -413,6 +457,14 @@ def _located(doc, path):
                 and type(e).__name__ in ("DataError", "StepError", "ModelFileError"):
             e.spec_location = doc.where(path)
         raise
+
+
+def _note_unfinished(run, stream):
+    if run.unfinished:
+        stream = stream or sys.stderr
+        state, kept = run.unfinished
+        stream.write(f"kspec: note: {run.folder}: the run is unfinished ({state}); using {kept}\n")
+        stream.flush()
 
 
 def _print_warnings(doc, stream):

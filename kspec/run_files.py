@@ -2,8 +2,10 @@
 
 A run folder holds ``model.h5`` (Keras legacy HDF5; kspec's resolved spec and the preprocessing state
 are stored inside it too, so the model file alone is enough for predict), ``config.yaml`` (the resolved
-spec, every default filled in, paths relative to the folder), ``preprocessing.json``, ``history.csv``
-and ``metrics.json``. Files are written to a temporary name and renamed, so none is ever half written.
+spec, every default filled in, paths relative to the folder), ``preprocessing.json``, ``history.csv``,
+``metrics.json`` and ``run.json`` (the run's record; while it trains also ``checkpoint.npz`` and
+``train.lock``: see :mod:`kspec.run_lifecycle`). Files are written to a temporary name and renamed, so
+none is ever half written. An unfinished run's ``model.h5`` is its last completed epoch's.
 """
 import csv
 import json
@@ -32,6 +34,7 @@ class LoadedRun:
         self.folder = os.path.dirname(os.path.abspath(model_path))
         self.doc = doc
         self.stored = stored  # what kspec stored in the model file: {"spec", "preprocessing"} or None
+        self.unfinished = None  # (state, kept) of an unfinished run folder (run_lifecycle.describe_unfinished)
 
     @property
     def label_column(self):
@@ -159,9 +162,17 @@ def load_run(target, compile=True, with_spec=True):
     target = os.fspath(target)
     folder = target if os.path.isdir(target) else None
     model_path = os.path.join(target, MODEL_FILE) if folder else target
+    unfinished = None
+    if folder:
+        from kspec.run_lifecycle import describe_unfinished
+        unfinished = describe_unfinished(folder)
     if folder and not os.path.isfile(model_path):
+        if unfinished:
+            raise ModelFileError(f"the run is unfinished ({unfinished[0]}): no epoch has ended, so there is "
+                                 f"no {MODEL_FILE} yet", folder, hint=f"kspec train --resume {folder}")
         raise ModelFileError(f"no {MODEL_FILE} in the run folder", folder,
-                             hint="is this a finished run? a failed run leaves no folder")
+                             hint="is this a run folder that kspec train wrote (runs/NAME)? A training "
+                                  "killed as it started leaves a folder without run.json: train again")
     from kspec.user_code import CodeDirs
 
     with warnings.catch_warnings(), CodeDirs(os.path.join(os.path.dirname(os.path.abspath(model_path)), CODE_DIR)):
@@ -176,7 +187,9 @@ def load_run(target, compile=True, with_spec=True):
     doc = spec = None
     if with_spec:
         doc, spec = _stored_spec(folder, model_dir, stored)
-    return LoadedRun(model, spec, preprocessor, model_path, doc, stored)
+    loaded = LoadedRun(model, spec, preprocessor, model_path, doc, stored)
+    loaded.unfinished = unfinished
+    return loaded
 
 
 def read_input(run, source="-", fmt=None, stdin=None):

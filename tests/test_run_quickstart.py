@@ -35,7 +35,8 @@ def trained(tmp_path_factory):
 def test_run_folder_holds_everything(trained):
     result, _ = trained
     names = sorted(os.listdir(result.run_dir))
-    assert names == ["config.yaml", "history.csv", "metrics.json", "model.h5", "preprocessing.json"], names
+    assert names == ["config.yaml", "history.csv", "metrics.json", "model.h5", "preprocessing.json",
+                     "run.json"], names
 
 
 def test_progress_goes_to_the_stream(trained):

@@ -29,9 +29,10 @@ class KspecGroup(click.Group):
         except BrokenPipeError:
             _silence_stdout()
             ctx.exit(EXIT_BROKEN_PIPE)
-        except KeyboardInterrupt:
-            click.echo("kspec: interrupted", err=True)
-            ctx.exit(EXIT_INTERRUPTED)
+        except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM during training (exit 128 + the signal)
+            if not getattr(e, "kspec_reported", False):
+                click.echo("kspec: interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED - 2 + int(getattr(e, "signum", 2)))
         except Exception as e:  # noqa: BLE001 - the top of the program: every error becomes a message
             if os.environ.get("KSPEC_DEBUG") in ("1", "true", "yes"):
                 raise
@@ -52,7 +53,9 @@ def report(e):
         click.echo(f"kspec: error: {e}", err=True)
         return e.exit_code
     expected = [c for c in (_loaded_class("kspec.data.errors", "DataError"),
-                            _loaded_class("kspec.io.errors", "ModelFileError")) if c is not None]
+                            _loaded_class("kspec.io.errors", "ModelFileError"),
+                            _loaded_class("kspec.models.nan_guard", "NonFiniteError"),
+                            _loaded_class("kspec.run_lifecycle", "RunLockedError")) if c is not None]
     if isinstance(e, tuple(expected)) or isinstance(e, (ValueError, OSError)):
         text = str(e) if not isinstance(e, OSError) or not e.strerror else \
             f"{e.filename + ': ' if e.filename else ''}{e.strerror}"
@@ -96,7 +99,8 @@ Examples:
   cat configs/data/iris_test.csv | kspec predict runs/iris - --classes | sort | uniq -c
   kspec validate my.yaml --data                  # every mistake at once, FILE:LINE:COL
 
-Exit status: 0 ok, 1 runtime/data/model-file error, 2 usage or spec error.
+Exit status: 0 ok, 1 runtime/data/model-file error (or a NaN in training), 2 usage or spec error,
+130 Ctrl-C, 143 SIGTERM.
 Set KSPEC_DEBUG=1 to see tracebacks.""")
 @click.version_option(__version__, "--version", prog_name="kspec")
 def cli():

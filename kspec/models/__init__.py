@@ -14,6 +14,7 @@ _LAZY = {
     **{name: "kspec.models.callbacks" for name in (
         "Callback", "CSVLogger", "EarlyStopping", "History", "LambdaCallback", "LearningRateScheduler",
         "ModelCheckpoint", "ReduceLROnPlateau", "TerminateOnNaN")},
+    "BackupAndRestore": "kspec.models.backup_callbacks",
 }
 
 __all__ = list(_LAZY)

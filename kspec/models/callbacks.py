@@ -59,6 +59,13 @@ class Callback:
         """Whether this callback needs the logs of batch-end hooks (default: it overrides one)."""
         return _overrides_batch_end(type(self))
 
+    def get_state(self):
+        """What a checkpoint must keep of this callback to resume exactly (None: nothing)."""
+        return None
+
+    def set_state(self, state):
+        """Put back what :meth:`get_state` returned (called after ``on_train_begin`` on resume)."""
+
     def on_batch_begin(self, batch, logs=None): pass
     def on_batch_end(self, batch, logs=None): pass
     def on_epoch_begin(self, epoch, logs=None): pass
@@ -128,6 +135,15 @@ class History(Callback):
 
     def on_train_begin(self, logs=None):
         self.epoch = []
+
+    def get_state(self):
+        return {"history": {k: list(v) for k, v in self.history.items()}, "epoch": list(self.epoch)}
+
+    def set_state(self, state):
+        self.history = {k: list(v) for k, v in state["history"].items()}
+        self.epoch = list(state["epoch"])
+        if self.model is not None:
+            self.model.history = self
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch.append(epoch)
@@ -278,6 +294,27 @@ class CSVLogger(Callback):
         self.writer = None
         self.keys = None
 
+    def get_state(self):
+        """The file's text so far: a resumed run rewrites it, so rows of epochs after the checkpoint
+        (written before an interruption) are dropped and none is written twice."""
+        if self.csv_file is not None and not self.csv_file.closed:
+            self.csv_file.flush()
+        text = None
+        if os.path.exists(self.filename):
+            with open(self.filename, encoding="utf-8", newline="") as f:
+                text = f.read()
+        return {"text": text, "keys": self.keys, "append_header": self.append_header}
+
+    def set_state(self, state):
+        if self.csv_file is not None and not self.csv_file.closed:
+            self.csv_file.close()
+        with open(self.filename, "w", encoding="utf-8", newline="") as f:
+            f.write(state["text"] or "")
+        self.csv_file = open(self.filename, "a", newline="", encoding="utf-8")
+        self.keys = state["keys"]
+        self.append_header = state["append_header"] and not state["text"]
+        self.writer = None
+
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         if self.keys is None:
@@ -365,3 +402,4 @@ class LambdaCallback(Callback):
 # The monitoring callbacks register on import (the registry imports this module for kind "callback");
 # importing them here also makes ``kspec.models.callbacks`` the one place to get any callback from.
 from kspec.models.monitor_callbacks import EarlyStopping, ModelCheckpoint, ReduceLROnPlateau  # noqa: E402,F401
+import kspec.models.backup_callbacks  # noqa: E402,F401  (BackupAndRestore registers)

@@ -42,6 +42,15 @@ class MonitorCallback(Callback):
         self.min_delta = abs(min_delta)
         self.monitor_op = None
 
+    _state_keys = ("best",)
+
+    def get_state(self):
+        return {k: getattr(self, k) for k in self._state_keys}
+
+    def set_state(self, state):
+        for k, v in state.items():
+            setattr(self, k, v)
+
     def _set_monitor_op(self):
         if self.mode == "min":
             self.monitor_op = _less
@@ -87,6 +96,8 @@ class EarlyStopping(MonitorCallback):
         restore_best_weights: Whether to restore the weights of the best epoch when training stops.
         start_from_epoch: The number of epochs to wait before watching for improvement.
     """
+
+    _state_keys = ("best", "wait", "stopped_epoch", "best_weights", "best_epoch")
 
     def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto", baseline=None,
                  restore_best_weights=False, start_from_epoch=0):
@@ -162,8 +173,10 @@ class ModelCheckpoint(MonitorCallback):
         initial_value_threshold: The value monitor must first beat to be saved (with save_best_only).
     """
 
+    _state_keys = ("best", "_batches_seen_since_last_saving", "_last_batch_seen", "_current_epoch")
+
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
-                 mode="auto", save_freq="epoch", initial_value_threshold=None):
+                 mode="auto", save_freq: "str | int" = "epoch", initial_value_threshold=None):
         super().__init__(monitor, mode, initial_value_threshold)
         self.verbose = verbose
         self.filepath = os.fspath(filepath)
@@ -275,6 +288,8 @@ class ReduceLROnPlateau(MonitorCallback):
         cooldown: The number of epochs to wait after a reduction before watching again.
         min_lr: The smallest learning rate it reduces to.
     """
+
+    _state_keys = ("best", "cooldown_counter", "wait")
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto", min_delta=1e-4,
                  cooldown=0, min_lr=0.0, **kwargs):

@@ -27,8 +27,10 @@ class _Output:
         self.weighted_metric_ids = list(weighted_metric_ids or [])
         self.metrics = None  # resolved on the first batch, when shapes are known
         self.weighted_metrics = None
+        self.shapes = None
 
     def resolve(self, y_shape, p_shape):
+        self.shapes = (tuple(y_shape), tuple(p_shape))  # a checkpoint resolves them again on resume
         if self.metrics is None:
             from kspec import metrics as metrics_mod
 
@@ -223,12 +225,16 @@ class Trainer:
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
             initial_epoch=0, steps_per_epoch=None, validation_steps=None, validation_batch_size=None,
-            validation_freq=1, stream=None):
+            validation_freq=1, terminate_on_nan=True, stream=None):
         """Train for ``epochs`` epochs, as Keras 3 on JAX does; returns the History.
 
         Progress and callback messages go to ``stream`` (stderr by default). With ``shuffle=True`` each
         epoch draws ``permutation(N)`` from the backend's shuffle RNG; the first fit after ``compile``
         draws one extra permutation first, as Keras's build step does.
+
+        ``terminate_on_nan`` (kspec; on by default) stops at the first NaN or inf in the loss or a
+        gradient, before that update, with a NonFiniteError naming the epoch, batch, first layer and op
+        and a likely cause. A ``BackupAndRestore`` callback resumes an interrupted fit exactly.
         """
         self._require_compiled()
         if validation_split and validation_data is None:
@@ -246,20 +252,26 @@ class Trainer:
             iterator.discard_build_draw()
             self._symbolic_built = True
         from kspec.models import callbacks as callbacks_mod
+        from kspec.models.checkpoint import FitLoop
 
         cbs = callbacks_mod.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
                                          stream=stream or sys.stderr, verbose=verbose, epochs=epochs,
                                          steps=iterator.num_batches)
+        loop = FitLoop(self, iterator, cbs, terminate_on_nan, (x, y, sample_weight))
         self.stop_training = False
-        training_logs = {}
         cbs.on_train_begin()
+        initial_epoch = loop.start(initial_epoch)  # a BackupAndRestore's checkpoint, if any
+        training_logs = loop.last_logs
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             cbs.on_epoch_begin(epoch)
-            for step, index in iterator.epoch():
+            loop.epoch_begin(epoch)
+            for step, index in loop.batches():
+                loop.batch_begin(step, index)
                 cbs.on_train_batch_begin(step)
                 self.train_step(da.take(x, index), da.take(y, index),
                                 None if sample_weight is None else da.take(sample_weight, index))
+                loop.batch_end(step)
                 cbs.on_train_batch_end(step, self.get_metrics_result)
                 if self.stop_training:
                     break
@@ -270,9 +282,11 @@ class Trainer:
                                          return_dict=True)
                 epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
             cbs.on_epoch_end(epoch, epoch_logs)
+            loop.epoch_end(epoch, epoch_logs)
             training_logs = epoch_logs
             if self.stop_training:
                 break
+        loop.finish()
         if epochs > 0:  # with use_ema, Keras copies the moving averages into the weights here
             self.optimizer.finalize_variable_values(self.trainable_weights)
         cbs.on_train_end(training_logs)

@@ -100,6 +100,8 @@ def expected_type(param):
     if param is None:
         return None
     ann = param.annotation
+    if isinstance(ann, str) and "|" in ann:  # e.g. save_freq: "str | int": any value; the class checks it
+        return None
     if ann in (bool, "bool"):
         return "bool"
     if ann in (int, "int"):

@@ -112,7 +112,7 @@ def compile_model(model, spec, doc=None):
 
 
 # Callback arguments that name a file: relative ones are placed in the run folder.
-_CALLBACK_PATHS = ("filepath", "filename", "log_dir")
+_CALLBACK_PATHS = ("filepath", "filename", "log_dir", "backup_dir")
 
 
 def make_callbacks(spec, doc=None, run_dir=None):

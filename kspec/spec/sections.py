@@ -232,6 +232,8 @@ class SectionRules:
                     self.err(kpath, f"fit.validation_split must be a fraction in [0, 1), found {v!r}")
                 else:
                     v = float(v)
+            elif key == "terminate_on_nan" and not isinstance(v, bool):
+                self.err(kpath, f"fit.terminate_on_nan must be true or false, found {v!r}")
             elif key == "shuffle" and v not in (True, False, "batch"):
                 self.err(kpath, f"fit.shuffle must be true, false or batch, found {v!r}")
             out[key] = v
