@@ -286,21 +286,22 @@ def evaluate(target, data=None, overrides=(), batch_size=None, verbose=0, stream
     test or training source, e.g. its label column) or a data entry dict. ``overrides`` are ``--set``
     overrides of the stored spec, e.g. ``data.test.split=train``.
     """
-    run, x, y, batch_size = evaluation_inputs(target, data, overrides, batch_size)
+    run, x, y, batch_size = evaluation_inputs(target, data, overrides, batch_size, stream=stream)
     logs = run.model.evaluate(x, y, batch_size=batch_size, verbose=verbose, return_dict=True,
                               stream=stream or sys.stderr)
     return jsonable(logs)
 
 
 @_code_scoped
-def evaluation_inputs(target, data=None, overrides=(), batch_size=None):
-    """``(run, x, y, batch_size)``: what :func:`evaluate` runs the model on (the arguments are its own):
-    the loaded run with its model compiled, the preprocessed data and the batch size."""
+def evaluation_inputs(target, data=None, overrides=(), batch_size=None, stream=None):
+    """``(run, x, y, batch_size)``: what :func:`evaluate` runs the model on (the arguments are its own;
+    ``stream`` gets the note that a run is unfinished): the loaded run with its model compiled, the
+    preprocessed data and the batch size."""
     from kspec.data import load_split
     from kspec.spec import SpecError
 
     run = load_run(target)
-    _note_unfinished(run, stream)
+    _note_unfinished(run, stream or sys.stderr)
     spec, doc = run.spec, run.doc
     if overrides:
         if spec is None:
