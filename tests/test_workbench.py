@@ -214,7 +214,7 @@ def test_wall_time_comes_from_run_json_when_there_is_one(runs, tmp_path):
                                                "sessions": [{"wall_s": 4.0}, {"wall_s": 3.5}]}))
     assert wall_time(str(copy)) == 7.5, "the sessions' times (a resumed run has several)"
     out = json.loads(_invoke(["compare", str(copy), runs["slow"], "--json"]).stdout)
-    assert [r["status"] for r in out["runs"]] == ["interrupted", None]
+    assert [r["status"] for r in out["runs"]] == ["interrupted", "finished"]  # every run now writes run.json
     text = _invoke(["compare", str(copy), runs["slow"]]).stdout.splitlines()
     assert text[0].split()[3] == "status" and text[1].split()[2:4] == ["7.5s", "interrupted"]
 
