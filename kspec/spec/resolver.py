@@ -211,7 +211,7 @@ class _Resolver(SectionRules):
         if not isinstance(name, str):
             self.err(path, f"a layer class name must be a string, found {describe(name)}")
             return None
-        cls = registry.lookup("layer", name)
+        cls = spelled(registry, "layer", name)
         if cls is None:
             self.err(path + (name,) if isinstance(entry, dict) else path,
                      f"unknown layer {name!r}{did_you_mean(name, registry.names('layer'))}",
@@ -234,7 +234,7 @@ class _Resolver(SectionRules):
         if value is None:
             return None
         if isinstance(value, str):
-            obj = registry.lookup(kind, value)
+            obj = spelled(registry, kind, value)
             if obj is None:
                 self.unknown(kind, value, path)
                 return value
@@ -257,7 +257,7 @@ class _Resolver(SectionRules):
             if not isinstance(name, str):
                 self.err(path, f"a {kind} class name must be a string, found {describe(name)}")
                 return None
-            obj = registry.lookup(kind, name)
+            obj = spelled(registry, kind, name)
             if obj is None:
                 self.unknown(kind, name, path + (name,), key=True)
                 return value
@@ -379,6 +379,15 @@ class _Resolver(SectionRules):
 
 
 _NOT_SPECIAL = object()
+
+
+def spelled(registry, kind, name):
+    """The object registered under exactly ``name`` (a canonical name or an alias), else None.
+
+    A spec takes the names the JSON Schema lists (``Dense``, ``adam``); ``dense`` gets a did-you-mean,
+    as Keras rejects it. (The Python API's lookups stay case-insensitive.)
+    """
+    return registry.lookup(kind, name) if name in registry.names(kind) else None
 
 
 def _article(word):

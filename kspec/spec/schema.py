@@ -132,8 +132,11 @@ def _method(method, exclude, special):
 
 def _data():
     from kspec.data import FORMATS, SOURCE_KEYS, STEPS
+    from kspec.data.datasets import SPLITS, dataset_names
 
     keys = {k: {} for k in SOURCE_KEYS}
+    keys["dataset"] = {"enum": dataset_names()}
+    keys["split"] = {"enum": list(SPLITS)}
     keys["format"] = {"enum": list(FORMATS), "description": "; ".join(f"{k}: {v}" for k, v in FORMATS.items())}
     source = {"anyOf": [{"type": "string"}, {"type": "object", "properties": keys, "additionalProperties": False}]}
     step = {"anyOf": [{"enum": sorted(STEPS)},

@@ -58,6 +58,8 @@ class SectionRules:
         self.unknown_keys(value, path, keys, f"data.{path[-1]}")
         self.source_format(value, path)
         out = dict(value)
+        if "dataset" in out:
+            self.dataset(out, path)
         if "path" in out:
             out["path"] = self.file_path(out["path"], path + ("path",))
         elif "dataset" not in out:
@@ -67,6 +69,21 @@ class SectionRules:
                 elif isinstance(out.get(side), dict):
                     out[side] = {k: self.file_path(v, path + (side, k)) for k, v in out[side].items()}
         return out
+
+    def dataset(self, value, path):
+        """``dataset`` is a known name and ``split`` one of its splits (what ``load_dataset`` reads)."""
+        from kspec.data.datasets import SPLITS, dataset_names
+
+        name, names = value["dataset"], dataset_names()
+        if name not in names:
+            self.err(path + ("dataset",), f"data.{path[-1]}: unknown dataset {name!r}{did_you_mean(name, names)}",
+                     hint=f"datasets: {', '.join(names)}; or {{path: FILE}} for your own data")
+        split = value.get("split")
+        if split is None:
+            self.err(path, f"data.{path[-1]}: dataset {name} needs a split", hint="add split: train or test")
+        elif split not in SPLITS:
+            self.err(path + ("split",), f"data.{path[-1]}: unknown split {split!r}{did_you_mean(split, SPLITS)}",
+                     hint=f"splits: {', '.join(SPLITS)}")
 
     def source_format(self, value, path):
         """``format`` is a known one; token ids and text take no table options, and no x/y keys

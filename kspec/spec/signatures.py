@@ -59,6 +59,7 @@ def arguments(cls):
                 params[p.name] = p
         return Arguments(params, (), sig is None, None)
     open_ = False
+    fixed = set()  # base-class arguments a subclass passes itself (ActivityRegularization's regularizer)
     for klass in cls.__mro__:
         if klass is object:
             break
@@ -78,9 +79,12 @@ def arguments(cls):
             elif p.kind == p.VAR_POSITIONAL:
                 continue
             else:
+                if p.name in fixed:
+                    continue
                 if first is None and p.kind == p.POSITIONAL_OR_KEYWORD:
                     first = p.name
                 params.setdefault(p.name, p)
+        fixed.update(klass.__dict__.get("sets_base_arguments", ()))
         if not var_kw:
             break
         extras = _base_extras(klass)
