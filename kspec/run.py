@@ -16,6 +16,7 @@ import shutil
 import sys
 from typing import NamedTuple
 
+from kspec.errors import KspecError
 from kspec.run_files import (HISTORY_FILE, METRICS_FILE, PREPROCESSING_FILE, LoadedRun,
                              is_model_target, jsonable, load_run, new_run_dir, read_input,
                              save_run_model, write_config, write_history, write_json)
@@ -372,7 +373,7 @@ def _located(doc, path):
         yield
     except Exception as e:
         if doc is not None and path is not None and getattr(e, "spec_location", None) is None \
-                and type(e).__name__ in ("DataError", "StepError", "ModelFileError"):
+                and isinstance(e, KspecError):
             e.spec_location = doc.where(path)
         raise
 

@@ -212,7 +212,20 @@ class SectionRules:
                 out.append(item)  # Keras accepts loss names as metrics (mse, mae, ...)
             else:
                 out.append(self.object("metric", item, ipath))
+                self.compile_metric(out[-1], ipath)
         return out
+
+    def compile_metric(self, value, path):
+        """A compile metric is updated with (y_true, y_pred): Sum and Mean, which take values, are not."""
+        import inspect
+
+        name = value if isinstance(value, str) else next(iter(value)) if isinstance(value, dict) and \
+            len(value) == 1 else None
+        cls = registry.lookup("metric", name) if isinstance(name, str) else None
+        if inspect.isclass(cls) and "y_pred" not in inspect.signature(cls.update_state).parameters:
+            self.err(path, f"metric {name!r} sums or averages given values; it cannot be a compile metric "
+                           f"(those are updated with y_true and y_pred)",
+                     hint="use a metric of predictions, e.g. mean_squared_error or accuracy")
 
     def fit(self, value):
         from kspec.models import Model
