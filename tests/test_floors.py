@@ -36,12 +36,13 @@ ALLOWED = {
 
 
 def floor_of(module):
+    """(floor, the FLOORS key that placed it); ``kspec`` itself places only the package root."""
     parts = module.split(".")
-    for n in range(len(parts), 0, -1):
+    for n in range(len(parts), 1, -1):
         prefix = ".".join(parts[:n])
         if prefix in FLOORS:
             return FLOORS[prefix], prefix
-    return None, None
+    return (FLOORS["kspec"], "kspec") if module == "kspec" else (None, None)
 
 
 def _module_name(path):
