@@ -17,6 +17,7 @@ FLOORS = {
     "kspec.errors": 0,         # KspecError, the one error type
     "kspec.registry": 0,       # names -> classes (imports each kind's package by name, on lookup)
     "kspec.serialization": 0,  # configs <-> objects, through the registry
+    "kspec.configurable": 0,   # get_config/from_config from __init__ signatures
     "kspec.backend": 1,
     "kspec.engine": 2,
     "kspec.activations": 3, "kspec.initializers": 3, "kspec.regularizers": 3, "kspec.constraints": 3,
