@@ -205,6 +205,9 @@ class SectionRules:
         out = []
         for i, item in enumerate(items):
             ipath = path + (i,) if isinstance(value, list) else path
+            if item is None and isinstance(value, list):
+                self.err(ipath, "an empty metric entry", hint="remove the '-' line, or name a metric")
+                continue
             if isinstance(item, str) and item in SHAPE_RESOLVED_METRICS:
                 out.append(item)
             elif isinstance(item, str) and registry.lookup("metric", item) is None \
