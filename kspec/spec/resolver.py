@@ -344,8 +344,9 @@ class _Resolver(SectionRules):
                 if value < 0:
                     self.err(path, f"{owner}: {name} must be a number >= 0, found {value!r}")
                 return float(value)
-            if kind == "activation" and isinstance(value, str):
-                self.activation_arguments(value, path, owner)
+            if kind == "activation" and isinstance(value, (str, dict)):
+                self.activation_arguments(value if isinstance(value, str) else
+                                          value.get("class_name", next(iter(value), None)), path, owner)
             if isinstance(value, (str, dict)):
                 return self.object(kind, value, path)
             if kind != "schedule" and not callable(value):
@@ -366,11 +367,7 @@ class _Resolver(SectionRules):
 
     def activation_arguments(self, name, path, owner):
         """A layer calls its activation with the tensor alone: one that needs more arguments cannot be it."""
-        fn = spelled(registry, "activation", name)
-        if fn is None or inspect.isclass(fn):
-            return
-        required = [p.name for p in list(inspect.signature(fn).parameters.values())[1:]
-                    if p.default is inspect.Parameter.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        required = sig.activation_arguments(spelled(registry, "activation", name)) if isinstance(name, str) else []
         if required:
             self.err(path, f"{owner}: activation {name!r} takes arguments ({', '.join(required)}) that a layer "
                            f"does not pass", hint=f"use a Lambda layer, e.g. - Lambda: \"{name}(x, ...)\"")

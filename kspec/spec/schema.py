@@ -75,6 +75,8 @@ def _objects(kind, defs, extra_names=()):
     names = sorted(set(registry.names(kind)) | set(extra_names))
     props = {}
     for name, obj in registry.items(kind):
+        if kind == "activation" and sig.activation_arguments(obj):
+            continue  # a layer's activation is called with the tensor alone
         key = f"{kind}.{registry.name_of(kind, obj) or name}"
         if key not in defs:
             defs[key] = _arguments(obj, defs) if inspect.isclass(obj) else \
@@ -83,7 +85,8 @@ def _objects(kind, defs, extra_names=()):
     keras = {"type": "object", "properties": {"class_name": {"enum": names}, "config": {"type": ["object", "null"]},
                                               "module": {}, "registered_name": {}},
              "required": ["class_name"], "additionalProperties": False}
-    bare = sorted(n for n in names if not _needs_arguments(registry.lookup(kind, n)))
+    bare = sorted(n for n in names if not _needs_arguments(registry.lookup(kind, n))
+                  and not (kind == "activation" and sig.activation_arguments(registry.lookup(kind, n))))
     return {"anyOf": [{"enum": bare}, {"type": "object", "properties": props, "additionalProperties": False,
                                         "minProperties": 1, "maxProperties": 1}, keras]}
 

@@ -187,7 +187,7 @@ class SectionRules:
         model = (self.doc.data or {}).get("model") if isinstance(self.doc.data, dict) else None
         outputs = model.get("outputs") if isinstance(model, dict) else None
         outputs = [outputs] if isinstance(outputs, str) else outputs
-        return isinstance(outputs, list) and next(iter(value)) in outputs
+        return isinstance(outputs, list) and next(iter(value), None) in outputs
 
     def per_output(self, fn, value, path):
         if isinstance(value, list):
@@ -264,7 +264,7 @@ class SectionRules:
                     self.err(kpath, f"fit.validation_split must be a fraction in [0, 1), found {v!r}")
                 else:
                     v = float(v)
-            elif key == "shuffle" and v not in (True, False, "batch"):
+            elif key == "shuffle" and not (isinstance(v, bool) or v == "batch"):
                 self.err(kpath, f"fit.shuffle must be true, false or batch, found {v!r}")
             out[key] = v
         return out

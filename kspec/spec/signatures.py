@@ -96,6 +96,12 @@ def arguments(cls):
     return Arguments(params, tuple(legacy), open_, first)
 
 
+def activation_arguments(fn):
+    """The arguments an activation function needs besides the tensor (``threshold``'s two), which a
+    layer's ``activation`` cannot pass."""
+    return arguments(fn).required() if fn is not None and not inspect.isclass(fn) else []
+
+
 def first_positional(cls):
     """The name of the first positional argument of a class (``units`` for Dense), or None."""
     return arguments(cls).first
