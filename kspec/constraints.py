@@ -13,22 +13,18 @@ Args:
         kernel.
 """
 from kspec import backend
+from kspec.configurable import Configurable
 from kspec.registry import register
 from kspec.serialization import deserialize, serialize  # noqa: F401  (serialize: Keras's config form)
 
 
-class Constraint:
+class Constraint(Configurable):
+    """Base class: ``__call__(w)``; the config comes from the ``__init__`` signature."""
+
     registry_kind = "constraint"
 
     def __call__(self, w):
         return w
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 def _norms(w, axis):
@@ -58,9 +54,6 @@ class MaxNorm(Constraint):
         desired = backend.xp.clip(norms, t(0), t(self.max_value))
         return w * (desired / (t(backend.EPSILON) + norms))
 
-    def get_config(self):
-        return {"max_value": self.max_value, "axis": self.axis}
-
 
 @register("constraint", "non_neg")
 class NonNeg(Constraint):
@@ -82,9 +75,6 @@ class UnitNorm(Constraint):
         w = _array(w)
         return w / (w.dtype.type(backend.EPSILON) + _norms(w, self.axis))
 
-    def get_config(self):
-        return {"axis": self.axis}
-
 
 @register("constraint", "min_max_norm")
 class MinMaxNorm(Constraint):
@@ -104,9 +94,6 @@ class MinMaxNorm(Constraint):
         clipped = backend.xp.clip(norms, t(self.min_value), t(self.max_value))
         desired = t(self.rate) * clipped + t(1 - self.rate) * norms
         return w * (desired / (t(backend.EPSILON) + norms))
-
-    def get_config(self):
-        return {"min_value": self.min_value, "max_value": self.max_value, "rate": self.rate, "axis": self.axis}
 
 
 def get(identifier):

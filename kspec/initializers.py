@@ -23,22 +23,18 @@ import math
 import numbers
 
 from kspec import backend
+from kspec.configurable import Configurable
 from kspec.registry import register
 from kspec.serialization import deserialize, serialize  # noqa: F401  (serialize: Keras's config form)
 
 
-class Initializer:
+class Initializer(Configurable):
+    """Base class: ``__call__(shape, dtype)``; the config comes from the ``__init__`` signature."""
+
     registry_kind = "initializer"
 
     def __call__(self, shape, dtype=None):
         raise NotImplementedError
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 # -- constants -----------------------------------------------------------------------------------------
@@ -68,9 +64,6 @@ class Constant(Initializer):
     def __call__(self, shape, dtype=None):
         return backend.full(shape, self.value, dtype)
 
-    def get_config(self):
-        return {"value": self.value}
-
 
 @register("initializer", "identity", "IdentityInitializer")
 class Identity(Initializer):
@@ -86,9 +79,6 @@ class Identity(Initializer):
         dtype = dtype or backend.floatx
         return backend.xp.eye(*shape, dtype=dtype) * backend.xp.asarray(self.gain, dtype=dtype)
 
-    def get_config(self):
-        return {"gain": self.gain}
-
 
 # -- random --------------------------------------------------------------------------------------------
 class RandomInitializer(Initializer):
@@ -102,9 +92,6 @@ class RandomInitializer(Initializer):
     def _rng(self):
         return backend.generator(self.seed)
 
-    def get_config(self):
-        return {"seed": self.seed}
-
 
 @register("initializer", "random_normal", "normal")
 class RandomNormal(RandomInitializer):
@@ -116,9 +103,6 @@ class RandomNormal(RandomInitializer):
 
     def __call__(self, shape, dtype=None):
         return backend.asarray(normal(self._rng(), shape, self.stddev, self.mean, dtype), dtype)
-
-    def get_config(self):
-        return {"seed": self.seed, "mean": self.mean, "stddev": self.stddev}
 
 
 @register("initializer", "truncated_normal")
@@ -132,9 +116,6 @@ class TruncatedNormal(RandomInitializer):
     def __call__(self, shape, dtype=None):
         return backend.asarray(truncated_normal(self._rng(), shape, self.stddev, self.mean, dtype), dtype)
 
-    def get_config(self):
-        return {"seed": self.seed, "mean": self.mean, "stddev": self.stddev}
-
 
 @register("initializer", "random_uniform", "uniform")
 class RandomUniform(RandomInitializer):
@@ -146,9 +127,6 @@ class RandomUniform(RandomInitializer):
 
     def __call__(self, shape, dtype=None):
         return backend.asarray(uniform(self._rng(), shape, self.minval, self.maxval, dtype), dtype)
-
-    def get_config(self):
-        return {"seed": self.seed, "minval": self.minval, "maxval": self.maxval}
 
 
 def compute_fans(shape, input_axes=None, output_axes=None):
@@ -238,10 +216,6 @@ class VarianceScaling(RandomInitializer):
             values = truncated_normal(rng, shape, math.sqrt(scale) / 0.87962566103423978, dtype=dtype)
         return backend.asarray(values, dtype)
 
-    def get_config(self):
-        return {"seed": self.seed, "scale": self.scale, "mode": self.mode, "distribution": self.distribution,
-                "input_axes": self.input_axes, "output_axes": self.output_axes}
-
 
 class _FixedScaling(VarianceScaling):
     """A named VarianceScaling: only ``seed`` and the fan axes are arguments."""
@@ -250,9 +224,6 @@ class _FixedScaling(VarianceScaling):
 
     def __init__(self, seed=None, input_axes=None, output_axes=None):
         super().__init__(self.SCALE, self.MODE, self.DISTRIBUTION, seed, input_axes, output_axes)
-
-    def get_config(self):
-        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 @register("initializer", "glorot_uniform")
@@ -314,9 +285,6 @@ class Orthogonal(RandomInitializer):
         if rows < cols:
             q = q.T
         return backend.asarray(self.gain * q.reshape(shape), dtype)
-
-    def get_config(self):
-        return {"seed": self.seed, "gain": self.gain}
 
 
 def get(identifier):

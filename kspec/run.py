@@ -17,6 +17,7 @@ import os
 import sys
 from typing import NamedTuple
 
+from kspec.errors import KspecError
 from kspec.run_files import (LoadedRun, is_model_target, jsonable, load_run, new_run_dir, read_input)
 
 __all__ = ["train", "evaluate", "evaluation_inputs", "predict", "summary", "validate", "load_run", "read_input", "to_classes",
@@ -189,7 +190,7 @@ def _open_resume(config, run_dir, overrides, init_weights):
                              hint="give the folder that kspec train wrote, e.g. runs/NAME")
     record = read_record(folder)
     if record is not None and record.get("status") == "stopped_on_nan":
-        raise ValueError(f"{folder}: the run stopped on a NaN ({record.get('message')}); resuming would meet "
+        raise KspecError(f"{folder}: the run stopped on a NaN ({record.get('message')}); resuming would meet "
                          "it again: change the spec (e.g. a smaller learning rate) and train anew")
     doc = load_file(path)
     stored = resolve(doc)
@@ -455,7 +456,7 @@ def _located(doc, path):
         yield
     except Exception as e:
         if doc is not None and path is not None and getattr(e, "spec_location", None) is None \
-                and type(e).__name__ in ("DataError", "StepError", "ModelFileError"):
+                and isinstance(e, KspecError):
             e.spec_location = doc.where(path)
         raise
 

@@ -25,6 +25,7 @@ import socket
 import subprocess
 import sys
 import time
+from kspec.errors import KspecError
 
 
 RECORD_FILE = "run.json"
@@ -34,7 +35,7 @@ RECORD_FORMAT = "kspec-run-record/1"
 KSPEC_FILES = ("config.yaml", RECORD_FILE, LOCK_FILE, "preprocessing.json")
 
 
-class RunLockedError(RuntimeError):
+class RunLockedError(KspecError, RuntimeError):
     """Another training owns the run folder."""
 
 

@@ -19,6 +19,8 @@ import sys
 import sysconfig
 import traceback
 
+from kspec.errors import EXIT_ERROR, EXIT_USAGE, KspecError
+
 _ALLOWED = contextvars.ContextVar("kspec_allow_code", default=None)
 _DIRS = contextvars.ContextVar("kspec_code_dirs", default=())
 _CUSTOM = contextvars.ContextVar("kspec_custom_objects", default=None)
@@ -44,17 +46,17 @@ _BASES = {
 _loaded = {}  # module name -> file of every user module imported through load()
 
 
-class UserCodeError(ValueError):
+class UserCodeError(KspecError, ValueError):
     """User code that may not or could not be loaded, or that failed; ``hint`` is a likely fix and
-    ``user_traceback`` the user's own frames (empty when the failure is not inside their code)."""
+    ``user_traceback`` the user's own frames (empty when the failure is not inside their code). Refused
+    code (no switch) is a usage error, exit 2; code that fails is the user's runtime error, exit 1."""
 
     def __init__(self, message, hint=None, user_traceback="", refused=False):
-        super().__init__(message)
-        self.message, self.hint, self.user_traceback = message, hint, user_traceback
-        self.exit_code = 2 if refused else 1  # refused: a usage error (no flag); else the code failed
+        self.user_traceback = user_traceback
+        super().__init__(message, hint=hint, exit_code=EXIT_USAGE if refused else EXIT_ERROR)
 
-    def __str__(self):
-        text = self.message + (f" (hint: {self.hint})" if self.hint else "")
+    def format(self):
+        text = super().format()
         return text + ("\n" + self.user_traceback.rstrip() if self.user_traceback else "")
 
 

@@ -10,6 +10,7 @@ import inspect
 import warnings
 
 from kspec import backend, initializers, regularizers, constraints
+from kspec.configurable import record_init as _record_init
 from kspec.engine import Tensor, Variable, no_grad
 from kspec.registry import snake_case
 from kspec.serialization import serialize
@@ -29,27 +30,6 @@ def unique_name(base):
     count = _name_counts.get(base, 0)
     _name_counts[base] = count + 1
     return base if count == 0 else f"{base}_{count}"
-
-
-def _record_init(init):
-    signature = inspect.signature(init)
-
-    @functools.wraps(init)
-    def wrapper(self, *args, **kwargs):
-        outermost = not hasattr(self, "_init_args")
-        if outermost:
-            bound = signature.bind(self, *args, **kwargs)
-            bound.apply_defaults()
-            recorded = dict(bound.arguments)
-            recorded.pop("self")
-            extra = recorded.pop("kwargs", {})
-            recorded.update(extra)
-            self._init_args = recorded
-            self._init_extra = frozenset(extra)  # passed through **kwargs, not the layer's own arguments
-        init(self, *args, **kwargs)
-
-    wrapper.__signature__ = signature
-    return wrapper
 
 
 class Layer:

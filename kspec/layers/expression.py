@@ -224,7 +224,7 @@ class _Checker:
         else:
             self.fail(func, "only functions called by name can be called")
         if name not in self.allowed:
-            from kspec.spec.errors import did_you_mean
+            from kspec.errors import did_you_mean
             self.fail(func, f"unknown function {name!r}{did_you_mean(name, sorted(self.allowed))}",
                       hint="call kspec ops (mean, sum, exp, log, maximum, reshape, ...) or activations "
                            "(relu, sigmoid, tanh, ...) by name")

@@ -15,6 +15,8 @@ class InputLayer(Layer):
         optional: Whether the input may be left out (None).
     """
 
+    supports_masking = True  # an identity: a mask passes through
+
     def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, name=None,
                  optional=False, **kwargs):
         if "batch_input_shape" in kwargs:  # Keras 2 config name

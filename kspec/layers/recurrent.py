@@ -69,7 +69,7 @@ class RNN(Layer):
     num_states = 1        # S
     _config_drop = ("use_cudnn", "implementation")
 
-    def _init_rnn(self, units, activation, recurrent_activation, use_bias, kernel_initializer,
+    def _init_rnn(self, *, units, activation, recurrent_activation, use_bias, kernel_initializer,
                   recurrent_initializer, bias_initializer, kernel_regularizer, recurrent_regularizer,
                   bias_regularizer, kernel_constraint, recurrent_constraint, bias_constraint, dropout,
                   recurrent_dropout, seed, return_sequences, return_state, go_backwards, stateful, unroll,
@@ -272,10 +272,15 @@ class SimpleRNN(RNN):
                  recurrent_dropout=0.0, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, zero_output_for_mask=False, seed=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        self._init_rnn(units, activation, None, use_bias, kernel_initializer, recurrent_initializer,
-                       bias_initializer, kernel_regularizer, recurrent_regularizer, bias_regularizer,
-                       kernel_constraint, recurrent_constraint, bias_constraint, dropout, recurrent_dropout,
-                       seed, return_sequences, return_state, go_backwards, stateful, unroll, zero_output_for_mask)
+        self._init_rnn(units=units, activation=activation, recurrent_activation=None, use_bias=use_bias,
+                       kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
+                       bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+                       recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
+                       kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+                       bias_constraint=bias_constraint, dropout=dropout, recurrent_dropout=recurrent_dropout,
+                       seed=seed, return_sequences=return_sequences, return_state=return_state,
+                       go_backwards=go_backwards, stateful=stateful, unroll=unroll,
+                       zero_output_for_mask=zero_output_for_mask)
 
     def _activations_used(self):
         return 1
@@ -310,11 +315,15 @@ class LSTM(RNN):
                  go_backwards=False, stateful=False, unroll=False, zero_output_for_mask=False,
                  use_cudnn="auto", implementation=2, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        self._init_rnn(units, activation, recurrent_activation, use_bias, kernel_initializer,
-                       recurrent_initializer, bias_initializer, kernel_regularizer, recurrent_regularizer,
-                       bias_regularizer, kernel_constraint, recurrent_constraint, bias_constraint, dropout,
-                       recurrent_dropout, seed, return_sequences, return_state, go_backwards, stateful, unroll,
-                       zero_output_for_mask)
+        self._init_rnn(units=units, activation=activation, recurrent_activation=recurrent_activation,
+                       use_bias=use_bias, kernel_initializer=kernel_initializer,
+                       recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+                       kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
+                       bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+                       recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
+                       dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed,
+                       return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards,
+                       stateful=stateful, unroll=unroll, zero_output_for_mask=zero_output_for_mask)
         self.unit_forget_bias = unit_forget_bias
         self.use_cudnn = use_cudnn
 
@@ -360,11 +369,15 @@ class GRU(RNN):
                  return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False,
                  zero_output_for_mask=False, reset_after=True, use_cudnn="auto", implementation=2, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        self._init_rnn(units, activation, recurrent_activation, use_bias, kernel_initializer,
-                       recurrent_initializer, bias_initializer, kernel_regularizer, recurrent_regularizer,
-                       bias_regularizer, kernel_constraint, recurrent_constraint, bias_constraint, dropout,
-                       recurrent_dropout, seed, return_sequences, return_state, go_backwards, stateful, unroll,
-                       zero_output_for_mask)
+        self._init_rnn(units=units, activation=activation, recurrent_activation=recurrent_activation,
+                       use_bias=use_bias, kernel_initializer=kernel_initializer,
+                       recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+                       kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
+                       bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+                       recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
+                       dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed,
+                       return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards,
+                       stateful=stateful, unroll=unroll, zero_output_for_mask=zero_output_for_mask)
         self.reset_after = reset_after
         self.use_cudnn = use_cudnn
 

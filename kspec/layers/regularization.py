@@ -53,6 +53,7 @@ class ActivityRegularization(Layer):
     """
 
     supports_masking = True
+    sets_base_arguments = ("activity_regularizer",)  # not an argument of this layer (as in Keras)
 
     def __init__(self, l1=0.0, l2=0.0, **kwargs):
         super().__init__(activity_regularizer=regularizers.L1L2(l1=l1, l2=l2), **kwargs)

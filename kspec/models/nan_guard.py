@@ -11,16 +11,16 @@ import math
 import numpy as np
 
 from kspec import backend
+from kspec.errors import KspecError
 
 
-class NonFiniteError(ArithmeticError):
+class NonFiniteError(KspecError, ArithmeticError):
     """Training met a NaN or inf. Attributes: ``epoch`` and ``batch`` (counted from 1), ``where`` (the
     first layer/op found, or None), ``cause`` (a likely cause), ``batch_data`` (``{"x", "y",
     "sample_weight"}`` of the failing batch) and ``message``."""
 
     def __init__(self, message, epoch, batch, where=None, cause=None, batch_data=None):
         super().__init__(message)
-        self.message = message
         self.epoch, self.batch = epoch, batch
         self.where, self.cause = where, cause
         self.batch_data = batch_data or {}

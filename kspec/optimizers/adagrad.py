@@ -29,6 +29,3 @@ class Adagrad(Optimizer):
         accumulator = self.slot(w, "accumulator")
         accumulator += xp.square(g)
         w.data -= lr * g / xp.sqrt(accumulator + backend.f32(self.epsilon))
-
-    def _own_config(self):
-        return {"initial_accumulator_value": self.initial_accumulator_value, "epsilon": self.epsilon}

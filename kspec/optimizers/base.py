@@ -17,6 +17,7 @@ import re
 import warnings
 
 from kspec import backend
+from kspec.configurable import Configurable, config_order
 from kspec.optimizers.schedules import LearningRateSchedule
 from kspec.registry import snake_case
 from kspec.serialization import deserialize, serialize
@@ -35,7 +36,7 @@ def as_float(name, value, allow_none=False):
     return float(value)
 
 
-class Optimizer:
+class Optimizer(Configurable):
     """Base of every optimizer. State: ``iterations``, the learning rate and per-variable slots."""
 
     registry_kind = "optimizer"
@@ -318,7 +319,8 @@ class Optimizer:
     # -- configuration ---------------------------------------------------------------------------------
     def get_config(self):
         """Keras 3's optimizer config: name, learning_rate (float32-rounded, or a schedule's config), the
-        common arguments, then the subclass's own (``_own_config``); ``decay`` only when set."""
+        common arguments, then the subclass's own (the ``__init__`` arguments the base does not take, in
+        signature order); ``decay`` only when set. (Keras's differs from the signature order: kept.)"""
         lr = self._learning_rate
         config = {"name": self.name, "learning_rate": serialize(lr) if callable(lr) else float(lr)}
         for key in _COMMON:
@@ -329,11 +331,8 @@ class Optimizer:
         return config
 
     def _own_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        common = config_order(Optimizer)
+        return {k: getattr(self, k) for k in config_order(type(self)) if k not in common}
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r} iterations={self._iterations}>"

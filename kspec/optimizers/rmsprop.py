@@ -53,6 +53,3 @@ class RMSprop(Optimizer):
             w.data -= m
         else:
             w.data -= increment
-
-    def _own_config(self):
-        return {"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon, "centered": self.centered}

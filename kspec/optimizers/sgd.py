@@ -41,6 +41,3 @@ class SGD(Optimizer):
             w.data += v * momentum - g * lr
         else:
             w.data += v
-
-    def _own_config(self):
-        return {"momentum": self.momentum, "nesterov": self.nesterov}

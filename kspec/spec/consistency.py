@@ -149,8 +149,28 @@ def check_data(model, spec, doc, splits):
         if y is None or isinstance(y, (dict, list)) or len(outputs) != 1:
             continue
         errors.extend(_label_problems(doc, path, f"data.{split}", np.asarray(y), outputs[0], loss))
+    errors.extend(_split_problems(doc, spec, splits))
     if errors:
         raise SpecError(sort_diagnostics(errors))
+
+
+def _split_problems(doc, spec, splits):
+    """``fit.validation_split`` must leave samples on both sides (Model.fit raises otherwise)."""
+    import math
+
+    fraction = spec["fit"].get("validation_split") or 0.0
+    if not fraction or "train" not in splits or "validation" in splits:
+        return []
+    from kspec.models.data_adapter import num_samples
+
+    x, y = splits["train"]
+    n = num_samples(x, y) if y is not None else num_samples(x)
+    split_at = int(math.floor(n * (1.0 - fraction)))
+    if 0 < split_at < n:
+        return []
+    return [doc.diagnostic(("fit", "validation_split"), f"fit: validation_split={fraction} leaves no "
+                           f"{'training' if split_at == 0 else 'validation'} samples out of {n}",
+                           hint="use a fraction that leaves at least one sample on each side")]
 
 
 def _input_shapes(model, spec):

@@ -17,7 +17,7 @@ from kspec.spec.errors import SpecError, did_you_mean
 from kspec.spec.sections import (DATA_SPLITS, DATA_STEPS, FIT_EXCLUDED,  # noqa: F401 (re-exported)
                                  SHAPE_RESOLVED_METRICS, SectionRules)
 from kspec.spec.values import describe, example, is_number, plain
-from kspec.user_code import UserCodeError
+from kspec.user_code import UserCodeError, is_reference
 
 SECTIONS = ("name", "seed", "data", "model", "compile", "fit", "sweep")
 MODEL_KEYS = ("input_shape", "layers", "weights", "name")
@@ -292,7 +292,7 @@ class _Resolver(SectionRules):
         """``registry.lookup``, with user code (``module:Name``) that can't be loaded reported at ``path``
         (returns False then)."""
         try:
-            return registry.lookup(kind, name)
+            return registry.lookup(kind, name) if is_reference(name) else spelled(registry, kind, name)
         except UserCodeError as e:
             message = e.message + ("\n" + e.user_traceback.rstrip() if e.user_traceback else "")
             self.err(path, message, hint=e.hint, key=key)
@@ -365,6 +365,9 @@ class _Resolver(SectionRules):
                 if value < 0:
                     self.err(path, f"{owner}: {name} must be a number >= 0, found {value!r}")
                 return float(value)
+            if kind == "activation" and isinstance(value, (str, dict)):
+                self.activation_arguments(value if isinstance(value, str) else
+                                          value.get("class_name", next(iter(value), None)), path, owner)
             if isinstance(value, (str, dict)):
                 return self.object(kind, value, path)
             if kind != "schedule" and not callable(value):
@@ -383,6 +386,13 @@ class _Resolver(SectionRules):
             return float(value)
         return value
 
+    def activation_arguments(self, name, path, owner):
+        """A layer calls its activation with the tensor alone: one that needs more arguments cannot be it."""
+        required = sig.activation_arguments(spelled(registry, "activation", name)) if isinstance(name, str) else []
+        if required:
+            self.err(path, f"{owner}: activation {name!r} takes arguments ({', '.join(required)}) that a layer "
+                           f"does not pass", hint=f"use a Lambda layer, e.g. - Lambda: \"{name}(x, ...)\"")
+
     def special_value(self, cls, owner, name, value, path):
         """Arguments checked by their own rules: a Lambda's function (an expression)."""
         if name == "function" and isinstance(value, str) and getattr(cls, "takes_expression", False):
@@ -400,6 +410,15 @@ class _Resolver(SectionRules):
 
 
 _NOT_SPECIAL = object()
+
+
+def spelled(registry, kind, name):
+    """The object registered under exactly ``name`` (a canonical name or an alias), else None.
+
+    A spec takes the names the JSON Schema lists (``Dense``, ``adam``); ``dense`` gets a did-you-mean,
+    as Keras rejects it. (The Python API's lookups stay case-insensitive.)
+    """
+    return registry.lookup(kind, name) if name in registry.names(kind) else None
 
 
 def _article(word):

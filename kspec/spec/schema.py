@@ -78,6 +78,8 @@ def _objects(kind, defs, extra_names=()):
     names = sorted(set(registry.names(kind)) | set(extra_names))
     props = {}
     for name, obj in registry.items(kind):
+        if kind == "activation" and sig.activation_arguments(obj):
+            continue  # a layer's activation is called with the tensor alone
         key = f"{kind}.{registry.name_of(kind, obj) or name}"
         if key not in defs:
             defs[key] = _arguments(obj, defs) if inspect.isclass(obj) else \
@@ -86,7 +88,8 @@ def _objects(kind, defs, extra_names=()):
     keras = {"type": "object", "properties": {"class_name": {"enum": names}, "config": {"type": ["object", "null"]},
                                               "module": {}, "registered_name": {}},
              "required": ["class_name"], "additionalProperties": False}
-    bare = sorted(n for n in names if not _needs_arguments(registry.lookup(kind, n)))
+    bare = sorted(n for n in names if not _needs_arguments(registry.lookup(kind, n))
+                  and not (kind == "activation" and sig.activation_arguments(registry.lookup(kind, n))))
     return {"anyOf": [{"enum": bare}, {"type": "object", "properties": props, "additionalProperties": False,
                                         "minProperties": 1, "maxProperties": 1}, keras]}
 
@@ -135,8 +138,11 @@ def _method(method, exclude, special):
 
 def _data():
     from kspec.data import FORMATS, SOURCE_KEYS, STEPS
+    from kspec.data.datasets import SPLITS, dataset_names
 
     keys = {k: {} for k in SOURCE_KEYS}
+    keys["dataset"] = {"enum": dataset_names()}
+    keys["split"] = {"enum": list(SPLITS)}
     keys["format"] = {"enum": list(FORMATS), "description": "; ".join(f"{k}: {v}" for k, v in FORMATS.items())}
     source = {"anyOf": [{"type": "string"}, {"type": "object", "properties": keys, "additionalProperties": False}]}
     step = {"anyOf": [{"enum": sorted(STEPS)},

@@ -74,34 +74,26 @@ def write_outputs(outputs, fmt, stream):
     """Model outputs ``{output name: (n, ...) array}`` as csv rows, JSON lines or .npy/.npz (each
     sample flattened for text formats). One output: csv rows without a header and JSON lists; several:
     a csv header ``<output>_<i>`` and JSON objects keyed by output name. Floats print in the shortest
-    form that reads back to the same float32."""
+    form that reads back to the same float32 (JSON spells NaN and Infinity as Python's json does)."""
     import numpy as np
 
     if fmt in ("npy", "npz"):
         _write_binary(outputs, fmt, stream)
         return
     n = len(next(iter(outputs.values())))
-    texts = {name: _float_text(np.asarray(p).reshape(n, -1), fmt) for name, p in outputs.items()}
+    texts = {name: np.asarray(p).reshape(n, -1).astype(str) for name, p in outputs.items()}
     several = len(outputs) > 1
     if fmt == "csv":
-        lines = [",".join(f"{name}_{i}" for name, t in texts.items() for i in range(t.shape[1]))] \
-            if several else []
-        joined = np.concatenate(list(texts.values()), axis=1)
-        lines += [",".join(row) for row in joined]
-    elif several:
-        lines = ["{" + ", ".join(f'"{name}": [' + ", ".join(t[r]) + "]" for name, t in texts.items()) + "}"
-                 for r in range(n)]
-    else:
-        (t,) = texts.values()
-        lines = ["[" + ", ".join(row) + "]" for row in t]
-    _write_lines(lines, stream)
+        header = [f"{name}_{i}" for name, t in texts.items() for i in range(t.shape[1])] if several else None
+        _write_csv(header, np.concatenate(list(texts.values()), axis=1).tolist(), stream)
+        return
+    rows = [{name: [float(v) for v in t[r]] for name, t in texts.items()} for r in range(n)]
+    _write_jsonl(rows if several else [next(iter(row.values())) for row in rows], stream)
 
 
 def write_classes(classes, fmt, stream):
     """One class per sample and output (``{output name: names or ids}``): a line per sample (csv; with a
     header of output names when there are several), JSON values or objects (jsonl), or arrays."""
-    import json
-
     import numpy as np
 
     if fmt in ("npy", "npz"):
@@ -109,30 +101,31 @@ def write_classes(classes, fmt, stream):
         return
     columns = {name: [v if isinstance(v, str) else int(v) for v in values] for name, values in classes.items()}
     n = len(next(iter(columns.values())))
+    rows = [[values[r] for values in columns.values()] for r in range(n)]
     if fmt == "jsonl":
-        if len(columns) == 1:
-            (values,) = columns.values()
-            lines = [json.dumps(v) for v in values]
-        else:
-            lines = [json.dumps({name: values[r] for name, values in columns.items()}) for r in range(n)]
+        _write_jsonl([dict(zip(columns, row)) for row in rows] if len(columns) > 1 else
+                     [row[0] for row in rows], stream)
     else:
-        lines = [",".join(columns)] if len(columns) > 1 else []
-        lines += [",".join(_csv_cell(values[r]) for values in columns.values()) for r in range(n)]
-    _write_lines(lines, stream)
+        _write_csv(list(columns) if len(columns) > 1 else None, rows, stream)
 
 
-def _float_text(flat, fmt):
-    """float32 values as their shortest round-trip text; JSON spells NaN and Infinity."""
-    import numpy as np
+def _write_csv(header, rows, stream):
+    """Rows through the csv module: fields with commas, quotes or newlines are quoted."""
+    import csv
 
-    text = flat.astype(str)
-    if fmt == "jsonl":
-        text = np.char.replace(np.char.replace(text, "nan", "NaN"), "inf", "Infinity")
-    return text
+    writer = csv.writer(stream, lineterminator="\n")
+    if header is not None:
+        writer.writerow(header)
+    writer.writerows(rows)
+    stream.flush()
 
 
-def _csv_cell(value):
-    return str(value) if not isinstance(value, str) or "," not in value else '"' + value.replace('"', '""') + '"'
+def _write_jsonl(values, stream):
+    import json
+
+    for value in values:
+        stream.write(json.dumps(value) + "\n")
+    stream.flush()
 
 
 def _write_binary(arrays, fmt, stream):
@@ -148,8 +141,3 @@ def _write_binary(arrays, fmt, stream):
         np.savez(buffer, **arrays)
         stream.buffer.write(buffer.getvalue())
     stream.buffer.flush()
-
-
-def _write_lines(lines, stream):
-    stream.write("\n".join(lines) + ("\n" if lines else ""))
-    stream.flush()
