@@ -18,6 +18,8 @@ FLOORS = {
     "kspec.registry": 0,       # names -> classes (imports each kind's package by name, on lookup)
     "kspec.serialization": 0,  # configs <-> objects, through the registry
     "kspec.configurable": 0,   # get_config/from_config from __init__ signatures
+    "kspec.docstrings": 0,     # argument meanings read from docstrings (kspec explain, the schema)
+    "kspec.user_code": 0,      # module:Name references and the allow-code switch (kinds by name, on lookup)
     "kspec.backend": 1,
     "kspec.engine": 2,
     "kspec.activations": 3, "kspec.initializers": 3, "kspec.regularizers": 3, "kspec.constraints": 3,
@@ -26,7 +28,8 @@ FLOORS = {
     "kspec.models": 5,
     "kspec.spec": 6, "kspec.data": 6, "kspec.io": 6,
     "kspec.testing": 6,        # the public test helpers build models (floor 5)
-    "kspec.run": 7, "kspec.run_files": 7,
+    "kspec.run": 7, "kspec.run_files": 7, "kspec.run_lifecycle": 7, "kspec.run_session": 7,
+    "kspec.workbench": 7, "kspec.sweep": 7,
     "kspec.cli": 8, "kspec.__main__": 8,
 }
 

@@ -222,6 +222,7 @@ CASES = {
         "EarlyStopping": case({"monitor": "loss", "patience": 2}),
         "ModelCheckpoint": case({"filepath": "best.weights.h5", "save_weights_only": True}),
         "ReduceLROnPlateau": case({"monitor": "loss", "factor": 0.5, "patience": 1}),
+        "BackupAndRestore": case({"backup_dir": "backup", "save_freq": 1, "double_checkpoint": True}),
     },
 }
 

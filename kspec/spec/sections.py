@@ -7,7 +7,7 @@ and the preprocessing steps x/y; ``compile`` and ``fit`` take the arguments of `
 import os
 
 from kspec import registry
-from kspec.user_code import is_reference
+from kspec.user_code import UserCodeError, is_reference
 from kspec.spec import signatures as sig
 from kspec.spec.errors import did_you_mean
 from kspec.spec.values import describe, is_number, is_step, plain
@@ -225,7 +225,10 @@ class SectionRules:
 
         name = value if isinstance(value, str) else next(iter(value)) if isinstance(value, dict) and \
             len(value) == 1 else None
-        cls = registry.lookup("metric", name) if isinstance(name, str) else None
+        try:
+            cls = registry.lookup("metric", name) if isinstance(name, str) else None
+        except UserCodeError:
+            return  # user code that can't be loaded: reported where the metric was read
         if inspect.isclass(cls) and "y_pred" not in inspect.signature(cls.update_state).parameters:
             self.err(path, f"metric {name!r} sums or averages given values; it cannot be a compile metric "
                            f"(those are updated with y_true and y_pred)",
