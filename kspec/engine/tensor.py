@@ -76,6 +76,19 @@ class Tensor:
     def numpy(self):
         return backend.to_numpy(self.data)
 
+    def __array__(self, dtype=None, copy=None):
+        arr = backend.to_numpy(self.data)
+        return arr if dtype is None else arr.astype(dtype, copy=False)
+
+    def __float__(self):
+        return float(self.data)
+
+    def __int__(self):
+        return int(self.data)
+
+    def item(self):
+        return self.data.item()
+
     def __repr__(self):
         flag = ", requires_grad=True" if self.requires_grad else ""
         return f"Tensor(shape={self.shape}, dtype={self.dtype}{flag})"
@@ -139,12 +152,32 @@ class Variable(Tensor):
         self.regularizer = regularizer
 
     def assign(self, value):
-        """Copy ``value`` into the variable in place, keeping its dtype and shape."""
-        value = backend.xp.asarray(value)
-        if value.shape != self.data.shape:
+        """Copy ``value`` (array, Tensor or number) into the variable in place, keeping its dtype and shape."""
+        value = backend.xp.asarray(value.data if isinstance(value, Tensor) else value)
+        if value.shape != self.data.shape and value.ndim:
             raise ValueError(f"cannot assign shape {value.shape} to variable {self.path!r} of shape "
                              f"{self.data.shape}")
         self.data[...] = value
+        return self
+
+    def assign_add(self, delta):
+        """``variable += delta`` in place."""
+        self.data += backend.xp.asarray(delta.data if isinstance(delta, Tensor) else delta, dtype=self.dtype)
+        return self
+
+    def assign_sub(self, delta):
+        """``variable -= delta`` in place."""
+        self.data -= backend.xp.asarray(delta.data if isinstance(delta, Tensor) else delta, dtype=self.dtype)
+        return self
+
+    @property
+    def value(self):
+        """The variable as a Tensor (gradients flow through it, as through the variable)."""
+        return self
+
+    def numpy(self):
+        """A copy of the current value (later updates do not change it)."""
+        return backend.to_numpy(self.data).copy()
 
     def __repr__(self):
         return f"Variable({self.path!r}, shape={self.shape}, dtype={self.dtype})"
