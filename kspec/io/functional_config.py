@@ -63,7 +63,13 @@ def functional_from_config(config, path=None):
     try:
         inputs = _struct(config.get("input_layers"), tensor)
         outputs = _struct(config.get("output_layers"), tensor)
-        return Functional(inputs, outputs, name=config.get("name"))
+        model = Functional(inputs, outputs, name=config.get("name"))
+    except (TypeError, ValueError, IndexError, KeyError) as exc:
+        raise ModelFileError(f"cannot rebuild the Functional model: {exc}", path) from None
+    try:
+        if config.get("trainable") is False:
+            model.trainable = False
+        return model
     except (TypeError, ValueError, IndexError, KeyError) as exc:
         raise ModelFileError(f"cannot rebuild the Functional model: {exc}", path) from None
 
@@ -97,7 +103,7 @@ def _node_inputs(node, path, layer_name):
         else:
             arg = _history(arg, path, layer_name)
         kwargs = {k: _tensors_in(v) for k, v in (node.get("kwargs") or {}).items()}
-        return arg, {k: v for k, v in kwargs.items() if _refs(v)}
+        return arg, {k: v for k, v in kwargs.items() if _refs(v) or (k == "training" and v is not None)}
     if isinstance(node, list):  # Keras 2: [[name, node_index, tensor_index, kwargs], ...]
         refs = [tuple(ref[:3]) for ref in node]
         return (refs if len(refs) > 1 else refs[0]), {}

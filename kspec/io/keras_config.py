@@ -34,10 +34,8 @@ def keras_class_name(obj):
 
 
 def keras_weight_path(model, weight):
-    """A weight's Keras 3 variable path: ``sequential/dense/kernel`` in a Sequential model (built under the
-    model's name scope); a graph model's layers are built outside it, so there it is ``dense/kernel``."""
-    if isinstance(model, Sequential):
-        return f"{model.name}/{weight.path}"
+    """A weight's Keras 3 variable path (``sequential/dense/kernel`` for a layer a Sequential model built,
+    ``dense/kernel`` in a graph model): the path it got when it was made."""
     return weight.path
 
 
@@ -64,6 +62,8 @@ def _legacy_entry(entry):
     config = dict(out.get("config") or {})
     if out.get("class_name") != "InputLayer" and "dtype" in config:
         config["dtype"] = dtype_policy(config["dtype"])
+    if isinstance(config.get("layers"), list):  # a nested model: its layers in the same form
+        config["layers"] = [_legacy_entry(e) for e in config["layers"]]
     out["config"] = config
     return out
 
@@ -125,6 +125,7 @@ def _sequential_from_config(config, path):
     if not isinstance(layer_configs, list):
         raise ModelFileError("the Sequential model_config has no list of layers", path)
     model = Sequential(name=name)
+    trainable = config.get("trainable", True) if isinstance(config, dict) else True
     for entry in layer_configs:
         layer = layer_from_config(entry, path)
         try:
@@ -136,6 +137,8 @@ def _sequential_from_config(config, path):
             model.build(tuple(build_shape))
         except (TypeError, ValueError) as exc:
             raise ModelFileError(f"cannot build the model for input shape {build_shape}: {exc}", path) from None
+    if trainable is False:
+        model.trainable = False
     return model
 
 
@@ -148,6 +151,8 @@ def layer_from_config(entry, path=None):
     if not isinstance(entry, dict) or "class_name" not in entry:
         raise ModelFileError(f"a layer entry in model_config is not a Keras layer config: {entry!r:.80}", path)
     class_name = entry["class_name"]
+    if class_name in _MODEL_BUILDERS:  # a nested model
+        return model_from_config({"class_name": class_name, "config": entry.get("config")}, path)
     config = dict(entry.get("config") or {})
     name = config.get("name")
     cls = registry.lookup("layer", class_name)

@@ -105,6 +105,10 @@ def _current_name(optimizer, name, index):
         candidate = f"{variable.replace('/', '_')}_{_slot_name(optimizer, slot)}"
         if candidate in index:
             return candidate
+        # kspec's names carry the model's scope (sequential_dense_kernel_momentum); TF's are per layer
+        scoped = [key for key in index if key.endswith("_" + candidate)]
+        if len(scoped) == 1:
+            return scoped[0]
     return None
 
 

@@ -19,8 +19,8 @@ merges (OR-combined) as in Keras. ``get_config()`` gives Keras 3's Functional co
 from kspec import backend
 from kspec.engine import Tensor
 from kspec.layers.input_layer import InputLayer
-from kspec.layers.base import unique_name
-from kspec.models.model import Model
+from kspec.layers.base import _call_params, unique_name
+from kspec.models.model import Model, layer_entry
 
 
 class KerasTensor:
@@ -128,8 +128,9 @@ def _map_tensors(fn, value):
 def _apply_layer(layer, inputs, kwargs):
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
     flat = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-    for value in kwargs.values():
-        flat += value if isinstance(value, (list, tuple)) else [value]
+    for key, value in kwargs.items():
+        if key != "training":  # a plain value; the other call arguments are tensors
+            flat += value if isinstance(value, (list, tuple)) else [value]
     for t in flat:
         if not getattr(t, "is_symbolic", False):
             raise TypeError(f"layer {layer.name!r} was called on a mix of symbolic tensors and "
@@ -194,8 +195,10 @@ class Functional(Model):
 
     keras_class_name = "Functional"
 
-    def __init__(self, inputs, outputs, name=None, trainable=True):
-        super().__init__(name=name or unique_name("functional"))
+    def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
+        if kwargs:
+            raise TypeError(f"Functional got unexpected arguments {sorted(kwargs)}")
+        self._init_model(name=name or unique_name("functional"), trainable=trainable)
         self._inputs_struct = inputs
         self._outputs_struct = outputs
         self.inputs = _flatten(inputs)
@@ -207,7 +210,6 @@ class Functional(Model):
             if not isinstance(t.layer, InputLayer):
                 raise ValueError(f"input {t!r} does not come from an Input(); kspec graphs start at Input()")
         self._nodes, self._layers, self._depth = _map_graph(self.inputs, self.outputs)
-        self.trainable = trainable
         self.built = True
 
     # -- the graph ---------------------------------------------------------------------------------------
@@ -222,6 +224,15 @@ class Functional(Model):
     @property
     def input_names(self):
         return [t.layer.name for t in self.inputs]
+
+    @property
+    def input(self):
+        """The input KerasTensor(s), as given (Keras's ``model.input``)."""
+        return self._inputs_struct
+
+    @property
+    def output(self):
+        return self._outputs_struct
 
     @property
     def input_shape(self):
@@ -253,7 +264,12 @@ class Functional(Model):
                              f"received {len(arrays)} arrays")
         return arrays
 
-    def call(self, inputs, training=False):
+    def compute_output_shape(self, input_shape):
+        return self.output_shape
+
+    def call(self, inputs, training=None, mask=None):
+        """Run the nodes in order. The model's ``training`` reaches every layer; when it is None, a call's
+        own ``training=`` (``base(x, training=False)`` while building the graph) applies, as in Keras."""
         values = {}
         for ref, x in zip(self.inputs, self._input_arrays(inputs)):
             values[id(ref)] = _standardize_input(ref, x)
@@ -265,7 +281,8 @@ class Functional(Model):
             else:
                 args = values[id(node.args)]
             kwargs = {k: _map_tensors(lambda t: values[id(t)], v) for k, v in node.kwargs.items()}
-            out = node.layer(args, training=training, **kwargs)
+            node_training = kwargs.pop("training", None)
+            out = node.layer(args, training=node_training if training is None else training, **kwargs)
             for ref, value in zip(node.outputs, out if isinstance(out, (list, tuple)) else [out]):
                 values[id(ref)] = value
         outputs = [values[id(t)] for t in self.outputs]
@@ -284,9 +301,8 @@ class Functional(Model):
                 reindex[id(node)] = k
         entries = []
         for layer in self._layers:
-            entry = {"module": "keras.layers", "class_name": _class_name(layer), "config": layer.get_config(),
-                     "registered_name": None}
-            if not isinstance(layer, InputLayer) and layer.built and layer.input_shape is not None:
+            entry = layer_entry(layer)
+            if not isinstance(layer, (InputLayer, Model)) and layer.built and layer.input_shape is not None:
                 entry["build_config"] = _build_config(layer)
             entry["name"] = layer.name
             entry["inbound_nodes"] = [_serialize_node(node, reindex) for _, node in self._own_nodes(layer)
@@ -395,9 +411,6 @@ def _map_graph(inputs, outputs):
     return nodes, layers, node_depth
 
 
-def _class_name(layer):
-    return getattr(type(layer), "keras_class_name", type(layer).__name__)
-
 
 def _plain_shape(shape):
     if _is_shape_list(shape):
@@ -424,7 +437,11 @@ def _serialize_node(node, reindex):
                            "keras_history": [layer.name, reindex[id(t.node)], tensor_index]}}
 
     args = [tensor(t) for t in node.args] if isinstance(node.args, list) else tensor(node.args)
-    return {"args": [args], "kwargs": {k: _map_tensors(tensor, v) for k, v in node.kwargs.items()}}
+    kwargs = {k: _map_tensors(tensor, v) for k, v in node.kwargs.items()}
+    if "mask" not in kwargs and not isinstance(node.args, list) and not isinstance(node.layer, Model) \
+            and "mask" in _call_params(type(node.layer)):
+        kwargs["mask"] = None  # Keras records the (absent) mask of a one-tensor call that takes one
+    return {"args": [args], "kwargs": kwargs}
 
 
 def _map_struct(fn, struct):
