@@ -91,3 +91,63 @@ def test_hand_written_loop_matches_keras_builtin_fit(key):
             grads = tape.gradient(loss_value, model.trainable_weights)
             optimizer.apply_gradients(zip(grads, model.trainable_weights))
     _assert_weights(model.get_weights(), trained, "hand-written loop")
+
+
+with open(os.path.join(FIXTURES, "custom_training_golden.json")) as f:
+    SOURCES = json.load(f)["sources"]
+
+
+def _source_model(key):
+    model = keras.Sequential([keras.layers.InputLayer(shape=(6,)), keras.layers.Dense(1)])
+    model.set_weights([ARRAYS[f"sources/{key}/initial_{i}"] for i in range(2)])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="mse", metrics=["mae"])
+    return model
+
+
+@pytest.mark.parametrize("key", sorted(SOURCES))
+def test_generators_and_pydatasets_match_keras(key):
+    """Keras's rules for batch sources: a generator without steps runs until exhausted and then replays the
+    two batches it peeked at; a validation generator is shared across epochs; a PyDataset is read in an order
+    shuffled with Python's random, after the one batch the build step takes."""
+    import random
+    import warnings
+
+    x, y = ARRAYS["sources/x"], ARRAYS["sources/y"]
+    read = []
+
+    class Batches(keras.utils.PyDataset):
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, i):
+            read.append(i)
+            return x[i * 10:(i + 1) * 10], y[i * 10:(i + 1) * 10]
+
+    def finite():
+        for i in range(5):
+            yield x[i * 10:(i + 1) * 10], y[i * 10:(i + 1) * 10]
+
+    def endless():
+        i = 0
+        while True:
+            yield x[(i % 5) * 10:(i % 5 + 1) * 10], y[(i % 5) * 10:(i % 5 + 1) * 10]
+            i += 1
+
+    model = _source_model(key)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Your input ran out of data")
+        if key == "generator_no_steps":
+            history = model.fit(finite(), epochs=2, verbose=0)
+        elif key == "generator_steps":
+            history = model.fit(endless(), steps_per_epoch=3, epochs=2, verbose=0, validation_data=finite())
+        else:
+            random.seed(4)
+            history = model.fit(Batches(), epochs=2, verbose=0, validation_data=Batches())
+        evaluated = model.evaluate(finite(), verbose=0)
+    want = SOURCES[key]
+    assert read == want["read"], "PyDataset batches are read in Keras's order"
+    assert history.history.keys() == want["history"].keys()
+    for name, values in want["history"].items():
+        np.testing.assert_allclose(history.history[name], values, rtol=1e-5, err_msg=name)
+    _assert_weights(model.get_weights(), [ARRAYS[f"sources/{key}/trained_{i}"] for i in range(2)], key)
+    np.testing.assert_allclose(evaluated, want["evaluate"], rtol=1e-5)

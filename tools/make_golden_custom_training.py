@@ -7,7 +7,12 @@ hand-written loop (``GradientTape`` + ``optimizer.apply_gradients``) must reprod
 Writes tests/fixtures/custom_training_golden.npz (per case: x, y, initial and trained weights) and
 custom_training_golden.json (per case: the layers, compile arguments, fit arguments and history).
 Fit runs with shuffle=False, so every route sees the same batches in the same order.
+
+The ``sources`` entries are fit/evaluate on a Python generator and on a PyDataset (Keras's batch order:
+``random.seed(4)`` right before fit, whose build step takes one batch of a shuffled pass first): the
+trained weights, the history, the order in which the PyDataset's batches were read, evaluate's result.
 """
+import random
 import json
 import os
 
@@ -78,10 +83,57 @@ def main():
         for i, w in enumerate(model.get_weights()):
             arrays[f"{key}/trained_{i}"] = w
         meta[key] = {**case, "weights": len(initial), "history": history.history}
+    sources = batch_sources(arrays)
     np.savez(os.path.join(FIXTURES, "custom_training_golden.npz"), **arrays)
     with open(os.path.join(FIXTURES, "custom_training_golden.json"), "w") as f:
-        json.dump({"keras_version": keras.__version__, "backend": keras.backend.backend(), "cases": pyify(meta)},
-                  f, indent=1)
+        json.dump({"keras_version": keras.__version__, "backend": keras.backend.backend(), "cases": pyify(meta),
+                   "sources": pyify(sources)}, f, indent=1)
+
+
+def batch_sources(arrays):
+    """fit/evaluate on generators and a PyDataset: 5 batches of 10 samples of a Dense(1) regression."""
+    rng = np.random.RandomState(2)
+    x = rng.standard_normal((50, 6)).astype("float32")
+    y = rng.standard_normal((50, 1)).astype("float32")
+    arrays["sources/x"], arrays["sources/y"] = x, y
+    read = []
+
+    class Batches(keras.utils.PyDataset):
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, i):
+            read.append(i)
+            return x[i * 10:(i + 1) * 10], y[i * 10:(i + 1) * 10]
+
+    def finite():
+        for i in range(5):
+            yield x[i * 10:(i + 1) * 10], y[i * 10:(i + 1) * 10]
+
+    def endless():
+        i = 0
+        while True:
+            yield x[(i % 5) * 10:(i % 5 + 1) * 10], y[(i % 5) * 10:(i % 5 + 1) * 10]
+            i += 1
+
+    out = {}
+    for key in ("generator_no_steps", "generator_steps", "pydataset_shuffled"):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(1)])
+        arrays[f"sources/{key}/initial_0"], arrays[f"sources/{key}/initial_1"] = model.get_weights()
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="mse", metrics=["mae"])
+        read.clear()
+        if key == "generator_no_steps":
+            history = model.fit(finite(), epochs=2, verbose=0)
+        elif key == "generator_steps":
+            history = model.fit(endless(), steps_per_epoch=3, epochs=2, verbose=0, validation_data=finite())
+        else:
+            random.seed(4)
+            history = model.fit(Batches(), epochs=2, verbose=0, validation_data=Batches())
+        arrays[f"sources/{key}/trained_0"], arrays[f"sources/{key}/trained_1"] = model.get_weights()
+        out[key] = {"history": history.history, "read": list(read),
+                    "evaluate": model.evaluate(finite(), verbose=0)}
+    return out
 
 
 if __name__ == "__main__":
