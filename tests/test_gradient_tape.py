@@ -167,3 +167,15 @@ def test_variable_keras_api():
                                 lambda x: kspec.ops.binary_crossentropy(np.full((4, 3), 0.3), x, True)])
 def test_composite_ops_have_correct_gradients(fn):
     check_backward(fn, [np.random.default_rng(1).standard_normal((4, 3))])
+
+
+def test_variable_from_keras_arguments():
+    v = kspec.Variable([0.0, 1.0, 2.0])
+    assert v.dtype == np.float32 and v.trainable and v.requires_grad, "Python floats become float32"
+    assert kspec.Variable(np.zeros(3, np.float32)).dtype == np.float32
+    w = kspec.Variable(initializer=kspec.initializers.Ones(), shape=(2, 3), trainable=False, name="w")
+    np.testing.assert_array_equal(w.numpy(), np.ones((2, 3), np.float32))
+    assert w.name == "w" and not w.trainable and not w.requires_grad
+    assert kspec.Variable(3, dtype="int32").dtype == np.int32
+    with pytest.raises(ValueError, match="shape"):
+        kspec.Variable(kspec.initializers.Ones())

@@ -143,7 +143,27 @@ class Variable(Tensor):
 
     __slots__ = ("name", "path", "trainable", "constraint", "regularizer")
 
-    def __init__(self, data, name="variable", trainable=True, constraint=None, regularizer=None, path=None):
+    def __init__(self, initializer, shape=None, dtype=None, trainable=True, name="variable", constraint=None,
+                 regularizer=None, path=None, autocast=True, aggregation="none", synchronization="auto"):
+        """Keras 3's signature: ``initializer`` is the value (array, Tensor or number) or a callable
+        ``(shape, dtype)`` (an initializer object) with ``shape``. An array keeps its dtype (float64 ones serve the
+        gradient checks); Python floats become float32."""
+        xp = backend.xp
+        if isinstance(initializer, str):
+            raise TypeError(f"Variable: pass an initializer object, e.g. kspec.initializers.get({initializer!r}), "
+                            "or a value")
+        if callable(initializer) and not isinstance(initializer, Tensor):
+            if shape is None:
+                raise ValueError("a Variable made from an initializer needs `shape`")
+            data = xp.asarray(initializer(tuple(shape), dtype or backend.floatx))
+        else:
+            data = initializer.data if isinstance(initializer, Tensor) else initializer
+            if dtype is not None:
+                data = xp.asarray(data, dtype=dtype)
+            elif not hasattr(data, "dtype"):  # Python numbers and lists: floats become float32
+                data = xp.asarray(data)
+                if data.dtype == xp.float64:
+                    data = data.astype(backend.floatx)
         super().__init__(data, requires_grad=trainable)
         self.name = name
         self.path = path or name
