@@ -153,10 +153,10 @@ class Layer:
     def _add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, regularizer=None,
                     constraint=None, name=None):
         shape = () if shape is None else tuple(int(s) for s in shape)
-        dtype = dtype_name(dtype) if dtype is not None else backend.floatx
+        dtype = dtype_name(dtype if dtype is not None else backend.floatx)
         if initializer is None:
             initializer = "glorot_uniform" if "float" in dtype else "zeros"
-        name = name or "variable"
+        name = name or unique_name("variable")  # Keras: variable, variable_1, ... across the session
         value = initializers.get(initializer)(shape, dtype=dtype)
         var = Variable(value, name=name, trainable=bool(trainable), constraint=constraints.get(constraint),
                        regularizer=regularizers.get(regularizer), path=_weight_path(name))
@@ -262,10 +262,10 @@ class Layer:
     def ensure_built(self, input_shape):
         if not self.built:
             self.input_shape = _freeze(input_shape)
-            with name_scope(self):
+            with name_scope(self):  # sublayers first called by a probing call get this scope too
                 self.build(self.input_shape)
-            self.built = True
-            self.output_shape = _freeze(self.compute_output_shape(self.input_shape))
+                self.built = True
+                self.output_shape = _freeze(self.compute_output_shape(self.input_shape))
 
     def __call__(self, inputs, training=None, mask=None, **kwargs):
         """``kwargs``: further arguments of ``call`` (e.g. a recurrent layer's ``initial_state``); the
