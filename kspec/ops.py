@@ -137,6 +137,42 @@ def std(x, axis=None, keepdims=False):
     return _e.sqrt(var(x, axis=axis, keepdims=keepdims))
 
 
+def take(x, indices, axis=None):
+    """Entries ``indices`` along ``axis`` (of the flattened ``x`` when None); differentiable in ``x``."""
+    x = as_tensor(x)
+    indices = _data(indices)
+    if axis is None:
+        return _e.getitem(_e.reshape(x, (-1,)), indices)
+    axis = axis % x.ndim
+    return _e.getitem(x, (slice(None),) * axis + (indices,))
+
+
+def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """Channels-last 1-D or 2-D convolution (cross-correlation), by the rank of ``inputs``."""
+    _channels_last(data_format)
+    fn = {3: _e.conv1d, 4: _e.conv2d}.get(as_tensor(inputs).ndim)
+    if fn is None:
+        raise ValueError("kspec.ops.conv takes (N, L, C) or (N, H, W, C) inputs")
+    return fn(inputs, kernel, None, strides, padding, dilation_rate)
+
+
+def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    _channels_last(data_format)
+    fn = _e.max_pool1d if as_tensor(inputs).ndim == 3 else _e.max_pool2d
+    return fn(inputs, pool_size, strides, padding)
+
+
+def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    _channels_last(data_format)
+    fn = _e.average_pool1d if as_tensor(inputs).ndim == 3 else _e.average_pool2d
+    return fn(inputs, pool_size, strides, padding)
+
+
+def _channels_last(data_format):
+    if data_format not in (None, "channels_last"):
+        raise ValueError(f"kspec.ops supports data_format='channels_last' only, got {data_format!r}")
+
+
 def moments(x, axes, keepdims=False):
     """``(mean, variance)`` over ``axes``."""
     return mean(x, axis=axes, keepdims=keepdims), var(x, axis=axes, keepdims=keepdims)

@@ -164,7 +164,11 @@ def test_variable_keras_api():
 @pytest.mark.parametrize("fn", [lambda x: kspec.ops.var(x, axis=0), lambda x: kspec.ops.std(x, axis=1),
                                 lambda x: kspec.ops.rsqrt(kspec.ops.square(x) + 1.0),
                                 lambda x: kspec.ops.reciprocal(x + 3.0), lambda x: kspec.ops.moments(x, 0)[1],
-                                lambda x: kspec.ops.binary_crossentropy(np.full((4, 3), 0.3), x, True)])
+                                lambda x: kspec.ops.binary_crossentropy(np.full((4, 3), 0.3), x, True),
+                                lambda x: kspec.ops.take(x, np.array([2, 0, 2]), axis=1),
+                                lambda x: kspec.ops.take(x, np.array([5, 1])),
+                                lambda x: kspec.ops.max_pool(kspec.ops.reshape(x, (1, 4, 3, 1)), 2, 1),
+                                lambda x: kspec.ops.conv(kspec.ops.reshape(x, (1, 4, 3)), np.ones((2, 3, 2)))])
 def test_composite_ops_have_correct_gradients(fn):
     check_backward(fn, [np.random.default_rng(1).standard_normal((4, 3))])
 

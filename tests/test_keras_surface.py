@@ -99,3 +99,14 @@ def test_datasets_fashion_mnist_load_data():
         pytest.skip(f"Fashion-MNIST is not installed here: {e}")
     assert x_train.shape == (60000, 28, 28) and x_test.shape == (10000, 28, 28) and x_train.dtype == np.uint8
     assert y_train.max() == 9 and y_test.shape == (10000,)
+
+
+def test_kspec_help_imports_no_engine_and_no_keras_namespace():
+    probe = ("import json, sys\nfrom kspec.cli.main import cli\ntry:\n    cli.main(['--help'], prog_name='kspec')\n"
+             "except SystemExit:\n    pass\nprint(json.dumps(sorted(sys.modules)))")
+    env = dict(os.environ, PYTHONPATH=REPO)
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+    modules = set(json.loads(done.stdout.splitlines()[-1]))
+    heavy = sorted(m for m in modules if m in ("numpy", "h5py", "yaml") or m.split(".")[:2] in (
+        ["kspec", "engine"], ["kspec", "models"], ["kspec", "layers"], ["kspec", "ops"], ["kspec", "utils"]))
+    assert not heavy, f"kspec --help imported {heavy}"

@@ -145,6 +145,14 @@ def test_compute_loss_override_and_sample_weight_reach_the_builtin_step():
     model.evaluate(X, Y, verbose=0)
     assert calls[:2] == [((25, 6), True, True)] * 2 and calls[2][2] is False
 
+    class NoTrainingArgument(keras.Sequential):
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None):
+            return super().compute_loss(x, y, y_pred, sample_weight)
+
+    model = _model(NoTrainingArgument)
+    model.fit(X, Y, epochs=1, verbose=0)
+    assert model.evaluate(X, Y, verbose=0) > 0, "an override without `training` works (Keras checks)"
+
 
 def test_train_step_is_called_with_keras_data_packing():
     seen = []

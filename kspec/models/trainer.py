@@ -137,6 +137,15 @@ class Trainer:
             total = Tensor(backend.xp.zeros((), dtype=backend.floatx))
         return total
 
+    def _compute_loss(self, x, y, y_pred, sample_weight, training):
+        """Call :meth:`compute_loss`, passing ``training`` only to an override that takes it (as Keras)."""
+        kwargs = {"x": x, "y": y, "y_pred": y_pred, "sample_weight": sample_weight}
+        if self._step_overridden("compute_loss"):
+            import inspect
+            if "training" not in inspect.signature(self.compute_loss).parameters:
+                return self.compute_loss(**kwargs)
+        return self.compute_loss(**kwargs, training=training)
+
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         """Update the compiled metrics with a batch; returns :meth:`get_metrics_result`."""
         del x
@@ -168,7 +177,7 @@ class Trainer:
     def _train_batch(self, x, y, sample_weight):
         """The built-in training step on one batch (what :meth:`train_step` runs), without building logs."""
         y_pred = self(x, training=True)
-        loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
+        loss = self._compute_loss(x, y, y_pred, sample_weight, True)
         if not loss.requires_grad and not any(spec.loss for spec in self._outputs_spec):
             raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`, or override "
                              "`train_step` (or `compute_loss`) to compute one.")
@@ -186,7 +195,7 @@ class Trainer:
     def _test_batch(self, x, y, sample_weight):
         with no_grad():
             y_pred = self(x, training=False)
-            loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=False)
+            loss = self._compute_loss(x, y, y_pred, sample_weight, False)
         self._update_metrics(y, y_pred, sample_weight, da.num_samples(x), float(loss.data))
 
     def train_step(self, data):
