@@ -8,7 +8,8 @@ Writes to tests/fixtures/:
   layer group in the saved .h5, and the fit history (base frozen, shuffle off).
 * ``nested_golden.npz``: inputs, targets, initial weights, predictions before and after fit, the trained
   weights.
-* ``nested_<case>_keras.h5``: Keras's own file of each trained model (kspec must load it).
+* ``nested_<case>_keras.h5`` and ``.weights.h5``: Keras's own files of each trained model (kspec must load
+  them).
 
 Cases: a Sequential base inside a Functional model (called with ``training=False``), a Functional base inside
 a Sequential model, and a Sequential inside a Sequential. Each base holds a BatchNormalization, frozen with
@@ -108,6 +109,7 @@ def main():
         after = model.predict(x, verbose=0)
         path = os.path.join(FIXTURES, f"nested_{name}_keras.h5")
         model.save(path)
+        model.save_weights(os.path.join(FIXTURES, f"nested_{name}_keras.weights.h5"))
         layer_names, weight_names, h5_config, opt_names = _h5_weight_names(path)
         arrays[f"{name}/x"], arrays[f"{name}/y"] = x, y
         arrays[f"{name}/pred"], arrays[f"{name}/train_pred"], arrays[f"{name}/after"] = pred, train_pred, after

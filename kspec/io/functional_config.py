@@ -63,13 +63,8 @@ def functional_from_config(config, path=None):
     try:
         inputs = _struct(config.get("input_layers"), tensor)
         outputs = _struct(config.get("output_layers"), tensor)
-        model = Functional(inputs, outputs, name=config.get("name"))
-    except (TypeError, ValueError, IndexError, KeyError) as exc:
-        raise ModelFileError(f"cannot rebuild the Functional model: {exc}", path) from None
-    try:
-        if config.get("trainable") is False:
-            model.trainable = False
-        return model
+        # as Keras: the model's own flag (not passed on to its layers, which keep theirs)
+        return Functional(inputs, outputs, name=config.get("name"), trainable=config.get("trainable", True) is not False)
     except (TypeError, ValueError, IndexError, KeyError) as exc:
         raise ModelFileError(f"cannot rebuild the Functional model: {exc}", path) from None
 

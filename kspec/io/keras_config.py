@@ -124,8 +124,7 @@ def _sequential_from_config(config, path):
         layer_configs = None
     if not isinstance(layer_configs, list):
         raise ModelFileError("the Sequential model_config has no list of layers", path)
-    model = Sequential(name=name)
-    trainable = config.get("trainable", True) if isinstance(config, dict) else True
+    model = Sequential(name=name)  # as Keras: the layers keep their own trainable flags, the model's is True
     for entry in layer_configs:
         layer = layer_from_config(entry, path)
         try:
@@ -137,8 +136,6 @@ def _sequential_from_config(config, path):
             model.build(tuple(build_shape))
         except (TypeError, ValueError) as exc:
             raise ModelFileError(f"cannot build the model for input shape {build_shape}: {exc}", path) from None
-    if trainable is False:
-        model.trainable = False
     return model
 
 
