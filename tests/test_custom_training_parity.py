@@ -30,28 +30,44 @@ def _case(key):
 
 
 def _model(case, initial, cls=keras.Sequential):
-    layers = [keras.layers.InputLayer(shape=(case["features"],))]
-    layers += [_obj(keras.layers, spec) for spec in case["layers"]]
-    model = cls(layers)
+    if issubclass(cls, keras.Sequential):
+        layers = [keras.layers.InputLayer(shape=(case["features"],))]
+        model = cls(layers + [_obj(keras.layers, spec) for spec in case["layers"]])
+    else:  # a Model subclass built as Model(inputs, outputs), as the guide builds it
+        inputs = keras.Input(shape=(case["features"],))
+        outputs = inputs
+        for spec in case["layers"]:
+            outputs = _obj(keras.layers, spec)(outputs)
+        model = cls(inputs, outputs)
     model.set_weights(initial)
     return model
 
 
 class GuideStep(keras.Sequential):
     def train_step(self, data):
-        x, y = data
-        with keras.GradientTape() as tape:
-            y_pred = self(x, training=True)
-            loss = self.compute_loss(y=y, y_pred=y_pred)
-        trainable_vars = self.trainable_weights
-        gradients = tape.gradient(loss, trainable_vars)
-        self.optimizer.apply(gradients, trainable_vars)
-        for metric in self.metrics:
-            if metric.name == "loss":
-                metric.update_state(loss)
-            else:
-                metric.update_state(y, y_pred)
-        return {m.name: m.result() for m in self.metrics}
+        return guide_train_step(self, data)
+
+
+class GuideFunctional(keras.Model):
+    def train_step(self, data):
+        return guide_train_step(self, data)
+
+
+def guide_train_step(self, data):
+    """The Keras guide's standard custom train_step (``tf.GradientTape`` -> ``keras.GradientTape``)."""
+    x, y = data
+    with keras.GradientTape() as tape:
+        y_pred = self(x, training=True)
+        loss = self.compute_loss(y=y, y_pred=y_pred)
+    trainable_vars = self.trainable_weights
+    gradients = tape.gradient(loss, trainable_vars)
+    self.optimizer.apply(gradients, trainable_vars)
+    for metric in self.metrics:
+        if metric.name == "loss":
+            metric.update_state(loss)
+        else:
+            metric.update_state(y, y_pred)
+    return {m.name: m.result() for m in self.metrics}
 
 
 def _assert_weights(got, want, route):
@@ -60,7 +76,8 @@ def _assert_weights(got, want, route):
 
 
 @pytest.mark.parametrize("key", sorted(GOLDEN))
-@pytest.mark.parametrize("cls", [keras.Sequential, GuideStep], ids=["builtin", "guide_train_step"])
+@pytest.mark.parametrize("cls", [keras.Sequential, GuideStep, GuideFunctional],
+                         ids=["builtin", "guide_train_step", "guide_train_step_functional"])
 def test_fit_matches_keras_builtin_fit(key, cls):
     case, x, y, initial, trained = _case(key)
     model = _model(case, initial, cls)

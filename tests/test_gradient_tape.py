@@ -87,6 +87,21 @@ def test_an_unwatched_constant_has_no_gradient():
     assert tape.gradient(y, x) is None
 
 
+def test_only_what_runs_inside_the_block_is_recorded():
+    """As in TensorFlow: a tensor computed before the block (or after it) is a constant to the tape."""
+    w, b = _weights()
+    before = ops.matmul(X, w)  # outside any tape
+    with kspec.GradientTape(persistent=True) as tape:
+        inside = ops.sum(ops.square(before + b))
+        tape_w = ops.sum(ops.matmul(X, w))
+    after = inside * ops.sum(w)
+    assert tape.gradient(inside, w) is None, "w reaches the loss only through an op run before the block"
+    np.testing.assert_allclose(tape.gradient(inside, b).numpy(), 2 * (before.numpy() + b.numpy()).sum(0),
+                               rtol=1e-5)
+    assert tape.gradient(after, [w, b]) == [None, None], "the target was computed after the block"
+    assert tape.gradient(tape_w, w) is not None
+
+
 def test_tape_records_even_inside_no_grad_and_stop_recording_stops_it():
     from kspec.engine import no_grad
     w, _ = _weights()

@@ -1,20 +1,26 @@
 """``GradientTape`` in TensorFlow's style over the engine's reverse-mode graph.
 
 Ops record their backward closures on their outputs whenever a parent needs a gradient (trainable
-Variables and watched Tensors do), so the tape needs no op list of its own: inside its ``with`` block it
-turns recording on, and :meth:`GradientTape.gradient` walks the graph that leads to the target. Unlike
+Variables and watched Tensors do), and an op run inside a tape's ``with`` block is tagged with that tape's
+id; :meth:`GradientTape.gradient` walks back from the target through the ops its tape tagged (anything made
+outside the block is a constant to it, as in TensorFlow). Unlike
 :meth:`Tensor.backward`, it writes no ``.grad`` attribute and frees nothing, so several tapes may share a
 graph (a GAN's generator and discriminator tapes) and a persistent tape may ask again.
 """
+import contextlib
+import itertools
+
 from kspec import backend
 from kspec.engine import tensor as tensor_mod
 from kspec.engine.tensor import Tensor, _topological_order
 
 
-def gradients(targets, sources, output_gradients=None):
+def gradients(targets, sources, output_gradients=None, tape=None):
     """d(sum of targets)/d(source) for each source: arrays, None where a source is not connected.
 
-    Gradients add up in the same order as :meth:`Tensor.backward`, so both give the same bits.
+    With ``tape`` (an id), only the ops that tape recorded are differentiated; a tensor made outside it is a
+    constant there. Gradients add up in the same order as :meth:`Tensor.backward`, so both give the same
+    bits.
     """
     xp = backend.xp
     grads = {}
@@ -26,15 +32,12 @@ def gradients(targets, sources, output_gradients=None):
         grads[key] = seed if key not in grads else grads[key] + seed
         if target.requires_grad:
             roots.append(target)
-    if len(roots) == 1:
-        order = _topological_order(roots[0])
-    else:
-        order = _topological_order(_Root(roots))[:-1]
+    order = _recorded_order(roots, tape)
     wanted = {id(s) for s in sources}
     for node in reversed(order):
         key = id(node)
         g = grads.get(key)
-        if g is None or node._backward is None:
+        if g is None or node._backward is None or (tape is not None and tape not in node.tapes):
             continue
         if key not in wanted:
             del grads[key]  # an intermediate: its gradient is spent
@@ -44,6 +47,29 @@ def gradients(targets, sources, output_gradients=None):
             pkey = id(parent)
             grads[pkey] = pg if pkey not in grads else grads[pkey] + pg
     return [grads.get(id(s)) for s in sources]
+
+
+def _recorded_order(roots, tape):
+    """The nodes reachable from ``roots`` through ops ``tape`` recorded (all ops when None), parents first."""
+    if tape is None:
+        if len(roots) == 1:
+            return _topological_order(roots[0])
+        return _topological_order(_Root(roots))[:-1]
+    order, seen, stack = [], set(), [(r, False) for r in reversed(roots)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        if tape in node.tapes:
+            for parent in node._parents:
+                if parent.requires_grad and id(parent) not in seen:
+                    stack.append((parent, False))
+    return order
 
 
 class _Root:
@@ -78,6 +104,9 @@ def _pack(structure, flat):
     return next(flat)
 
 
+_tape_ids = itertools.count(1)
+
+
 class GradientTape:
     """Record the ops run inside ``with GradientTape() as tape:``; then ``tape.gradient(loss, variables)``.
 
@@ -88,6 +117,7 @@ class GradientTape:
     """
 
     def __init__(self, persistent=False, watch_accessed_variables=True):
+        self._id = next(_tape_ids)  # tags the ops recorded inside the block (never reused, unlike id())
         self.persistent = persistent
         self.watch_accessed_variables = watch_accessed_variables
         self._watched = []
@@ -98,13 +128,21 @@ class GradientTape:
     def __enter__(self):
         self._previous_mode = tensor_mod._grad_enabled
         tensor_mod._grad_enabled = True
-        self._recording = True
+        self._start_recording()
         return self
 
     def __exit__(self, *exc):
         tensor_mod._grad_enabled = self._previous_mode
-        self._recording = False
+        self._stop_recording()
         return False
+
+    def _start_recording(self):
+        tensor_mod._recording = tensor_mod._recording + (self._id,)
+        self._recording = True
+
+    def _stop_recording(self):
+        tensor_mod._recording = tuple(t for t in tensor_mod._recording if t != self._id)
+        self._recording = False
 
     def watch(self, tensor):
         """Record gradients with respect to ``tensor`` (a Tensor, or a list or dict of Tensors)."""
@@ -115,9 +153,16 @@ class GradientTape:
             t.requires_grad = True
             self._watched.append(t)
 
+    @contextlib.contextmanager
     def stop_recording(self):
-        """A context in which ops are not recorded (their results have no gradient)."""
-        return tensor_mod.no_grad()
+        """A context in which this tape records nothing (what runs there is a constant to it)."""
+        if not self._recording:
+            raise ValueError("Tape must be recording to stop recording")
+        self._stop_recording()
+        try:
+            yield
+        finally:
+            self._start_recording()
 
     def reset(self):
         """Forget what was watched; a fresh tape for the next block."""
@@ -147,7 +192,7 @@ class GradientTape:
                 raise TypeError(f"GradientTape.gradient: sources must be Variables or Tensors, got "
                                 f"{type(s).__name__}")
         seeds = None if output_gradients is None else _flatten(output_gradients)
-        raw = gradients(targets, flat_sources, seeds)
+        raw = gradients(targets, flat_sources, seeds, tape=self._id)
         if not self.watch_accessed_variables:
             watched = {id(t) for t in self._watched}
             raw = [g if id(s) in watched else None for g, s in zip(raw, flat_sources)]

@@ -10,6 +10,7 @@ import contextlib
 from kspec import backend
 
 _grad_enabled = True
+_recording = ()  # the ids of the GradientTapes recording now (kspec.engine.tape)
 
 
 def is_grad_enabled():
@@ -39,7 +40,7 @@ class Tensor:
     logits : Tensor or None, set by softmax/sigmoid so a crossentropy can use the pre-activation values.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "op", "keras_mask", "logits",
+    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "op", "keras_mask", "logits", "tapes",
                  "__weakref__")
     __array_priority__ = 100
 
@@ -52,6 +53,7 @@ class Tensor:
         self.op = op
         self.keras_mask = None
         self.logits = None
+        self.tapes = ()  # ids of the GradientTapes that recorded the op making this tensor
 
     # -- array-like facade ---------------------------------------------------------------------------
     @property
@@ -221,5 +223,8 @@ def make(data, parents, backward, op=None):
     if _grad_enabled:
         for p in parents:
             if p.requires_grad:
-                return Tensor(data, True, parents, backward, op)
+                out = Tensor(data, True, parents, backward, op)
+                if _recording:
+                    out.tapes = _recording
+                return out
     return Tensor(data, op=op)
