@@ -1,7 +1,12 @@
 """The trainer: compile, fit, evaluate, predict and the *_on_batch steps, as Keras 3 does them.
 
-``Model`` mixes this in (``class Model(Trainer)``); the model side provides ``layers``, ``output_names``,
+``Model`` mixes this in (``class Model(Trainer, Layer)``); the model side provides ``output_names``,
 ``losses``, ``trainable_weights`` and ``__call__(inputs, training)``.
+
+Keras 3's protocol: fit/evaluate/predict hand each batch to ``train_step``/``test_step``/``predict_step(data)``
+(``data`` packed as ``x``, ``(x, y)`` or ``(x, y, sample_weight)``), and the logs a step returns drive the
+progress bar, History and callbacks. When a step is not overridden, fit runs the built-in step directly and
+builds logs only when a callback reads them, so the built-in path pays nothing for the protocol.
 """
 import sys
 
