@@ -279,3 +279,21 @@ def test_train_on_batch_uses_the_custom_step():
     assert set(logs) == {"loss", "mae"} and logs["loss"] > 0
     loss, mae = model.train_on_batch(X, Y)
     assert loss > 0 and mae > 0
+
+
+def test_a_plain_sequence_like_object_works_without_subclassing():
+    class Plain:  # only __len__ and __getitem__, as a keras.utils.Sequence user would write it
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, i):
+            return X[i * 10:(i + 1) * 10], Y[i * 10:(i + 1) * 10]
+
+    ref = _model()
+    weights = ref.get_weights()
+    ref.fit(X, Y, batch_size=10, epochs=2, shuffle=False, verbose=0)
+    model = _model(weights=weights)
+    model.fit(Plain(), epochs=2, shuffle=False, verbose=0)
+    for a, b in zip(model.get_weights(), ref.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert keras.utils.Sequence is keras.utils.PyDataset
