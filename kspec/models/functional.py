@@ -316,6 +316,12 @@ class Functional(Model):
                 "input_layers": _map_struct(ref, self._inputs_struct),
                 "output_layers": _map_struct(ref, self._outputs_struct)}
 
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A Functional model from Keras's config (Keras 3 or Keras 2 ``inbound_nodes``)."""
+        from kspec.models.config import functional_from_config
+        return functional_from_config(config)
+
     # -- summary (kspec.models.summary's hooks) --------------------------------------------------------------
     def _summary_connections(self, layer):
         """The "Connected to" cell: ``name[node][tensor]`` of every input of every call, or ``-``."""
