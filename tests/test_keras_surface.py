@@ -110,3 +110,13 @@ def test_kspec_help_imports_no_engine_and_no_keras_namespace():
     heavy = sorted(m for m in modules if m in ("numpy", "h5py", "yaml") or m.split(".")[:2] in (
         ["kspec", "engine"], ["kspec", "models"], ["kspec", "layers"], ["kspec", "ops"], ["kspec", "utils"]))
     assert not heavy, f"kspec --help imported {heavy}"
+
+
+def test_models_load_model_round_trip(tmp_path):
+    model = keras.Sequential([keras.layers.InputLayer(shape=(3,)), keras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    path = str(tmp_path / "m.h5")
+    model.save(path)
+    again = keras.models.load_model(path)
+    x = np.ones((2, 3), np.float32)
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
