@@ -171,13 +171,18 @@ class Layer:
         """Own weights, Keras's order: those made trainable first, then the others."""
         own = self._weights
         made_trainable = self._made_trainable
+        if len(made_trainable) == len(own) or not made_trainable:
+            return list(own)
         return [w for w in own if id(w) in made_trainable] + [w for w in own if id(w) not in made_trainable]
 
     @property
     def weights(self):
         """Own weights (trainable-made first), then those of the tracked sublayers, each once."""
         out = self._own_weights()
-        for sub in self._sublayers():
+        subs = self._sublayers()
+        if not subs:
+            return out
+        for sub in subs:
             out += sub.weights
         return _unique(out)
 
@@ -344,9 +349,9 @@ class Layer:
         return out
 
     def clear_activity_losses(self):
-        self._activity_losses = []
-        for sub in self._flatten_layers(include_self=False):
-            sub._activity_losses = []
+        for layer in self._flatten_layers():
+            if layer._activity_losses:
+                layer._activity_losses = []
 
     # -- the graph (after a call on symbolic tensors) -------------------------------------------------------
     @property
@@ -470,6 +475,8 @@ def _track(layer, name, value):
 
 
 def _unique(items):
+    if len({id(item) for item in items}) == len(items):
+        return items
     seen, out = set(), []
     for item in items:
         if id(item) not in seen:

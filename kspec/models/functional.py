@@ -217,6 +217,9 @@ class Functional(Model):
     def layers(self):
         return list(self._layers)
 
+    def _sublayers(self):
+        return self._layers
+
     @property
     def output_names(self):
         return [t.layer.name for t in self.outputs]
