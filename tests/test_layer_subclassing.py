@@ -167,7 +167,9 @@ def test_model_with_inputs_and_outputs_is_functional_also_for_subclasses():
             self.steps_seen = getattr(self, "steps_seen", 0) + 1
             return super().train_step(data)
 
-    inputs = Input((3,), name="x")
+    import kspec.layers
+    assert kspec.layers.Input is Input, "keras.layers.Input"
+    inputs = kspec.layers.Input((3,), name="x")
     dense = Dense(1, name="d")
     outputs = dense(inputs)
     plain = Model(inputs=inputs, outputs=outputs)

@@ -280,7 +280,7 @@ class Layer:
         inside of, else ``call``'s own default."""
         self.check_call_kwargs(kwargs)
         symbolic = _first_symbolic([inputs] + list(kwargs.values()))
-        if symbolic is not None:  # graph building: kspec.models.functional records a node instead
+        if symbolic is not None:  # graph building: kspec.layers.node records a node instead
             if training is not None:
                 kwargs["training"] = training
             return symbolic.apply_layer(self, inputs, kwargs)
@@ -606,7 +606,7 @@ def _shape_of(inputs):
 
 
 def _first_symbolic(values):
-    """The first symbolic tensor (``is_symbolic``, kspec.models.functional) among the (nested) values."""
+    """The first symbolic tensor (``is_symbolic``, kspec.layers.node) among the (nested) values."""
     for t in values if isinstance(values, (list, tuple)) else (values,):
         found = _first_symbolic(t) if isinstance(t, (list, tuple)) else t
         if getattr(found, "is_symbolic", False):

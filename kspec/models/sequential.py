@@ -112,7 +112,7 @@ class Sequential(Model):
     # -- the symbolic graph (Keras builds one: model.inputs, model.outputs; input/output are its calls') -----------------
     def _symbolic(self):
         if self._graph is None:
-            from kspec.models.functional import input_tensor
+            from kspec.layers.node import input_tensor
             if self.input_layer is None:
                 raise AttributeError(f"Sequential model {self.name!r} has no input yet: give it an Input or "
                                      "build it first")
