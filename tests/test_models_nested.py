@@ -215,3 +215,19 @@ def test_nested_model_in_a_graph_has_input_and_output():
     assert model.get_layer("base/b_bn") is base.get_layer("b_bn"), "get_layer takes a path into nested models"
     np.testing.assert_allclose(model(np.ones((2, 5), np.float32)).data,
                                model.get_layer("top")(base(Tensor(np.ones((2, 5), np.float32)))).data, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_a_loaded_base_is_cut_at_a_layer_as_in_keras(name):
+    """``Model(base.inputs, base.get_layer(...).output)``: the layers of a loaded base (Sequential too) have
+    their symbolic input and output, so the base can be cut for transfer learning."""
+    model = load_model(os.path.join(FIXTURES, f"nested_{name}_keras.h5"), compile=False)
+    base = model.layers[-2]
+    last = GOLDEN[name]["base_layers"][-2]  # the BatchNormalization
+    cut = Model(base.inputs, base.get_layer(last).output)
+    assert [layer.name for layer in cut.layers][-2:] == GOLDEN[name]["base_layers"][-3:-1]
+    x = ARRAYS[f"{name}/x"]
+    dense = base.get_layer(GOLDEN[name]["base_layers"][-3])
+    want = base.get_layer(last)(dense(x)).data
+    np.testing.assert_allclose(cut.predict(x, verbose=0), want, atol=1e-6)
+    assert cut.get_layer(last) is base.get_layer(last), "the cut shares the base's layers (and weights)"

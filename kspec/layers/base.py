@@ -148,7 +148,10 @@ class Layer:
         else:
             bound = _ADD_WEIGHT.bind(*args, **kwargs)
         bound.apply_defaults()
-        return self._add_weight(**bound.arguments)
+        args = dict(bound.arguments)
+        for key in ("autocast", "aggregation", "overwrite_with_gradient"):
+            args.pop(key, None)
+        return self._add_weight(**args)
 
     def _add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, regularizer=None,
                     constraint=None, name=None):
@@ -367,6 +370,10 @@ class Layer:
 
     def _only_node(self, what):
         nodes = self.__dict__.get("_inbound_nodes") or []
+        parent = self.__dict__.get("_sequential_parent")
+        if not nodes and parent is not None and parent() is not None:
+            parent()._symbolic()  # a Sequential model's layers get their graph when first asked, as in Keras
+            nodes = self.__dict__.get("_inbound_nodes") or []
         if not nodes:
             raise AttributeError(f"Layer {self.name!r} has never been called and thus has no defined {what}.")
         if len(nodes) > 1:
@@ -411,8 +418,10 @@ _CALL_STACK = []  # the `training` value of each call in progress, outermost fir
 
 
 def _add_weight_signature(shape=None, initializer=None, dtype=None, trainable=True, regularizer=None,
-                          constraint=None, name=None):
-    """Keras 3's ``add_weight`` arguments."""
+                          constraint=None, name=None, *, autocast=True, aggregation="none",
+                          overwrite_with_gradient=False):
+    """Keras 3's ``add_weight`` arguments (the last three are accepted and have no effect in kspec:
+    float32 throughout, one device)."""
 
 
 def _legacy_add_weight_signature(name, shape, initializer="zeros", regularizer=None, constraint=None,

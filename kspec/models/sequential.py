@@ -1,4 +1,6 @@
 """Sequential: a plain stack of layers, each with one input and one output (a layer may be a model)."""
+import weakref
+
 from kspec.layers.base import Layer, name_scope, unique_name
 from kspec.layers.input_layer import InputLayer
 from kspec.models.model import Model, layer_entry
@@ -46,6 +48,7 @@ class Sequential(Model):
         if not self._layers and self.input_layer is None and layer._batch_input_shape is not None:
             self.input_layer = InputLayer(batch_shape=layer._batch_input_shape)
         self._layers.append(layer)
+        layer.__dict__["_sequential_parent"] = weakref.ref(self)  # for layer.input/output (Layer._only_node)
         self._graph = None
         if self.input_layer is not None:
             self.built = False
