@@ -99,6 +99,11 @@ class Trainer:
                              "metrics": metrics, "weighted_metrics": weighted_metrics}
         self._compile_metrics = (CompileMetrics(self) if metrics is not None or weighted_metrics is not None
                                  else None)
+        # Keras keeps these on the model; kspec runs every step eagerly, one step per call.
+        self.loss = loss
+        self.run_eagerly = run_eagerly
+        self.jit_compile = False
+        self.steps_per_execution = steps_per_execution
         self.compiled = True
         self._symbolic_built = False  # Keras builds metrics and loss on first use (see fit)
 
@@ -222,9 +227,7 @@ class Trainer:
         x, _, _ = da.unpack_x_y_sample_weight(data)
         with no_grad():
             outputs = self(x, training=False)
-        if isinstance(outputs, (list, tuple)):
-            return [o.data for o in outputs]
-        return outputs.data
+        return _as_arrays(outputs)
 
     # -- metric bookkeeping ------------------------------------------------------------------------------
     def reset_metrics(self):
