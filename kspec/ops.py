@@ -254,15 +254,11 @@ def _compare(fn):
     return op
 
 
-def _reduce(fn):
-    def op(x, axis=None, keepdims=False):
-        return _const(fn(_data(x), axis=axis, keepdims=keepdims))
-    op.__name__ = fn.__name__
-    return op
-
-
 def _xp(name):
-    return lambda *args: getattr(backend.xp, name)(*args)
+    def fn(*args):
+        return getattr(backend.xp, name)(*args)
+    fn.__name__ = name
+    return fn
 
 
 equal = _compare(_xp("equal"))

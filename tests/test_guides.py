@@ -5,7 +5,6 @@ import os
 import runpy
 
 import numpy as np
-import pytest
 
 GUIDES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "guides")
 
