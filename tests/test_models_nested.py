@@ -231,3 +231,12 @@ def test_a_loaded_base_is_cut_at_a_layer_as_in_keras(name):
     want = base.get_layer(last)(dense(x)).data
     np.testing.assert_allclose(cut.predict(x, verbose=0), want, atol=1e-6)
     assert cut.get_layer(last) is base.get_layer(last), "the cut shares the base's layers (and weights)"
+
+
+def test_sequential_takes_its_input_from_a_base_model():
+    clear_session()
+    base = seq_base()
+    model = Sequential([base, Dense(2, name="top")], name="outer")
+    assert model.built and model.input_shape == (None, 5) and model.output_shape == (None, 2)
+    x = ARRAYS["seq_in_seq/x"]
+    np.testing.assert_allclose(model.predict(x, verbose=0), model.get_layer("top")(base(x)).data, atol=1e-6)

@@ -47,6 +47,8 @@ class Sequential(Model):
             raise TypeError(f"Sequential.add() takes a Layer; received {layer!r}")
         if not self._layers and self.input_layer is None and layer._batch_input_shape is not None:
             self.input_layer = InputLayer(batch_shape=layer._batch_input_shape)
+        elif not self._layers and self.input_layer is None and _model_input_shape(layer) is not None:
+            self.input_layer = InputLayer(batch_shape=_model_input_shape(layer))  # Sequential([base, ...])
         self._layers.append(layer)
         layer.__dict__["_sequential_parent"] = weakref.ref(self)  # for layer.input/output (Layer._only_node)
         self._graph = None
@@ -167,3 +169,11 @@ def _output_shape(layer, input_shape):
     if shape is None:
         shape = layer.compute_output_shape(input_shape)
     return shape
+
+
+def _model_input_shape(layer):
+    """A built model's one input shape (Keras builds ``Sequential([base_model, ...])`` from it), else None."""
+    if not (isinstance(layer, Model) and layer.built):
+        return None
+    shape = layer.input_shape
+    return tuple(shape) if isinstance(shape, tuple) else None
