@@ -16,6 +16,9 @@ def record_init(init):
     """Wrap ``init`` so the outermost call records its bound arguments (``**kwargs`` flattened in;
     their names in ``_init_extra``)."""
     signature = inspect.signature(init)
+    params = signature.parameters.values()
+    var_keyword = next((p.name for p in params if p.kind == p.VAR_KEYWORD), None)  # **kwargs, **kw, ...
+    var_positional = next((p.name for p in params if p.kind == p.VAR_POSITIONAL), None)
 
     @functools.wraps(init)
     def wrapper(self, *args, **kwargs):
@@ -24,7 +27,8 @@ def record_init(init):
             bound.apply_defaults()
             recorded = dict(bound.arguments)
             recorded.pop("self")
-            extra = recorded.pop("kwargs", {})
+            recorded.pop(var_positional, None)
+            extra = recorded.pop(var_keyword, {}) if var_keyword else {}
             recorded.update(extra)
             self._init_args = recorded
             self._init_extra = frozenset(extra)  # passed through **kwargs, not the class's own arguments

@@ -22,7 +22,7 @@ _LEGACY_SUFFIXES = (".h5", ".hdf5", ".hdf", ".keras.h5")
 # anything for saving.
 _LAZY = {"load_model": "kspec.io.h5_legacy", "load_model_and_spec": "kspec.io.h5_legacy",
          "save_model": "kspec.io.h5_legacy", "open_for_reading": "kspec.io.h5utils"}
-_SUBMODULES = ("h5_legacy", "weights_h5", "h5utils", "keras_config", "functional_config", "optimizer_state")
+_SUBMODULES = ("h5_legacy", "weights_h5", "h5utils", "keras_config", "optimizer_state")
 
 
 def __getattr__(name):

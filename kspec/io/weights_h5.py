@@ -7,6 +7,7 @@
     /vars @name="sequential"                                   the model's own variables (none in kspec)
 
 ``_N`` counts repeats of a class within ``model.layers`` (dense, dense_1, ...), whatever the layers' names.
+A nested model is ``/layers/sequential/layers/dense/vars`` ..., with its own empty ``/layers/sequential/vars``.
 Every layer gets a ``vars`` group, also without weights. There are no root attributes.
 
 A layer whose weights Keras keeps in nested objects (an LSTM's ``cell``) declares it with a
@@ -84,14 +85,19 @@ def is_native(f):
     return isinstance(f.get("layers"), h5py.Group) or isinstance(f.get("vars"), h5py.Group)
 
 
-def _entries(model):
-    """``(group path, object name, weights)`` per saved object, in the order Keras walks them."""
+def _entries(model, prefix=""):
+    """``(group path, object name, weights)`` per saved object, in the order Keras walks them; a nested
+    model's layers go under ``<its key>/layers/...``, its own (empty) ``vars`` beside them."""
     used = {}
     for layer in model.layers:
         base = snake_case(keras_class_name(layer))
         count = used.get(base, -1) + 1
         used[base] = count
-        key = f"layers/{base}" if count == 0 else f"layers/{base}_{count}"
+        key = f"{prefix}layers/{base}" if count == 0 else f"{prefix}layers/{base}_{count}"
+        if isinstance(getattr(layer, "layers", None), list) and hasattr(layer, "compile"):  # a nested model
+            yield from _entries(layer, key + "/")
+            yield f"{key}/vars", layer.name, []
+            continue
         groups = getattr(layer, "keras_weight_groups", None)
         for relative, name, weights in (groups() if groups else [("", layer.name, layer.weights)]):
             yield "/".join(p for p in (key, relative, "vars") if p), name, list(weights)

@@ -45,3 +45,12 @@ from kspec.layers.embedding import Embedding, Masking  # noqa: E402
 from kspec.layers.recurrent import GRU, LSTM, SimpleRNN  # noqa: E402
 from kspec.layers.wrappers import Bidirectional, TimeDistributed  # noqa: E402
 from kspec.layers.merge import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract  # noqa: E402
+
+
+def __getattr__(name):
+    """``Input`` and ``KerasTensor`` (keras.layers.Input), loaded on first use: loading a Sequential model to
+    predict needs no graph machinery."""
+    if name in ("Input", "KerasTensor"):
+        from kspec.layers import node
+        return getattr(node, name)
+    raise AttributeError(f"module 'kspec.layers' has no attribute {name!r}")

@@ -17,7 +17,7 @@ loop of engine ops instead (also the reference the tests compare the fast ops wi
 from kspec import activations, backend, constraints, initializers, regularizers
 from kspec.engine import Tensor, as_tensor, ops
 from kspec.engine.ops import recurrent as rnn_ops
-from kspec.layers.base import Layer
+from kspec.layers.base import Layer, current_path
 from kspec.registry import register
 
 
@@ -118,7 +118,7 @@ class RNN(Layer):
         if self.use_bias:
             self.bias = self.add_weight("bias", self._bias_shape(), self._bias_init(), self.bias_regularizer,
                                         self.bias_constraint)
-        self.set_weight_paths(self.name)
+        self.set_weight_paths(current_path() or self.name)
 
     def _bias_shape(self):
         return (self.gates * self.units,)

@@ -108,9 +108,7 @@ class Bidirectional(Layer):
 
     def build(self, input_shape):
         for sub in self._sublayers():
-            sub.ensure_built(input_shape)
-            if hasattr(sub, "set_weight_paths"):
-                sub.set_weight_paths(f"{self.name}/{sub.name}")
+            sub.ensure_built(input_shape)  # inside this layer's name scope: bidirectional/forward_lstm/...
         if self._initial_weights:
             self.set_weights(self._initial_weights)
             self._initial_weights = None
@@ -233,9 +231,7 @@ class TimeDistributed(Layer):
         return (None,) + tuple(input_shape[2:])
 
     def build(self, input_shape):
-        self.layer.ensure_built(self._inner_shape(input_shape))
-        for w in self.layer._all_weights():
-            w.path = f"{self.name}/{w.path}"
+        self.layer.ensure_built(self._inner_shape(input_shape))  # paths time_distributed/dense/kernel
 
     def keras_weight_groups(self):
         return [("", self.name, []), ("layer", self.layer.name, self.layer.weights)]

@@ -11,6 +11,7 @@ _LAZY = {
     "Functional": "kspec.models.functional", "Input": "kspec.models.functional",
     "KerasTensor": "kspec.models.functional",
     "format_summary": "kspec.models.summary",
+    "load_model": "kspec.io",  # keras.models.load_model: the file layer reads it (loaded on use only)
     **{name: "kspec.models.callbacks" for name in (
         "Callback", "CSVLogger", "EarlyStopping", "History", "LambdaCallback", "LearningRateScheduler",
         "ModelCheckpoint", "ReduceLROnPlateau", "TerminateOnNaN")},

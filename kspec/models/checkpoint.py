@@ -206,6 +206,14 @@ def _set_callback_states(callbacks, states):
 
 # -- the fit loop's side ------------------------------------------------------------------------------------
 
+class _Unpositioned:
+    """A batch source without an index iterator (a generator, a PyDataset): checkpoints keep no position
+    inside a pass, and a resumed epoch draws its batches again from the source."""
+
+    steps_per_epoch = None
+    _seen = 0
+
+
 class FitLoop:
     """What ``fit`` tells checkpoints and the non-finite guard: where training is, and when.
 
@@ -215,15 +223,16 @@ class FitLoop:
     ``on_epoch_end``.
     """
 
-    def __init__(self, model, iterator, callbacks, terminate_on_nan=True, data=None):
+    def __init__(self, model, batches, callbacks, terminate_on_nan=True):
         from kspec.models.nan_guard import NanGuard
 
         self.model = model
-        self.iterator = iterator
+        self.source = batches  # the fit's data adapter: arrays (with an EpochIterator) or a batch source
+        self.iterator = getattr(batches, "iterator", None) or _Unpositioned()
         self.callbacks = callbacks
         self.savers = [cb for cb in callbacks if hasattr(cb, "load_latest")]  # BackupAndRestore
-        self.data = data
-        self.guard = NanGuard(model, data, self) if terminate_on_nan else None
+        self.data = (batches.x, batches.y, batches.sample_weight) if hasattr(batches, "x") else None
+        self.guard = NanGuard(model, self) if terminate_on_nan else None
         self.epoch = 0
         self.step = -1
         self.last_logs = {}
@@ -265,17 +274,17 @@ class FitLoop:
         self._epoch_start_seen = self.iterator._seen
 
     def batches(self):
-        """The epoch's ``(step, index)`` pairs; after a mid-epoch restore, the steps already done are
-        drawn (the same order) and skipped."""
+        """The epoch's ``(step, x, y, sample_weight)`` batches; after a mid-epoch restore, the steps
+        already done are drawn (the same order) and skipped."""
         skip, self._skip = self._skip, 0
-        for step, index in self.iterator.epoch():
+        for step, *batch in self.source.epoch():
             if step >= skip:
-                yield step, index
+                yield (step, *batch)
 
-    def batch_begin(self, step, index):
+    def batch_begin(self, step, batch):
         self.step = step
         if self.guard is not None:
-            self.guard.batch_begin(index)
+            self.guard.batch_begin(batch)
 
     def batch_end(self, step):
         if self.guard is not None:

@@ -60,7 +60,9 @@ class MonitorCallback(Callback):
             name = self.monitor.removeprefix("val_")
             if name == "loss":
                 self.monitor_op = _less
-            for metric in getattr(self.model, "metrics", None) or []:
+            compiled = [m for c in getattr(self.model, "metrics", None) or [] if hasattr(c, "names")
+                        for m in c.metrics]  # Keras looks inside compile_metrics only
+            for metric in compiled:
                 if metric.name == name and _metric_direction(metric) is not None:
                     self.monitor_op = _greater if _metric_direction(metric) == "up" else _less
             if self.monitor_op is None:

@@ -38,9 +38,9 @@ def is_finite_sum(arrays):
 class NanGuard:
     """Checks each step of one fit; installed on the optimizer's ``apply`` for the duration of the fit."""
 
-    def __init__(self, model, data, loop):
-        self.model, self.data, self.loop = model, data, loop
-        self.index = None
+    def __init__(self, model, loop):
+        self.model, self.loop = model, loop
+        self.batch = None  # (x, y, sample_weight) of the step being checked
         self._rng = None
         self._optimizer = self._restore = None
 
@@ -52,7 +52,7 @@ class NanGuard:
         own = getattr(original, "__func__", None) is not type(optimizer).apply  # someone's own wrapper
 
         def apply(grads, variables):
-            if self.index is not None and not is_finite_sum(grads):
+            if self.batch is not None and not is_finite_sum(grads):
                 self.fail("a gradient")
             return original(grads, variables)
 
@@ -69,22 +69,19 @@ class NanGuard:
         else:
             del optimizer.apply
 
-    def batch_begin(self, index):
-        self.index = index
+    def batch_begin(self, batch):
+        self.batch = batch
         self._rng = backend.generator().bit_generator.state
 
     def batch_end(self):
         loss = self.model._loss_tracker.result()
         if not math.isfinite(float(loss)):
             self.fail("the loss")
-        self.index = None
+        self.batch = None
 
     def fail(self, what):
-        from kspec.models import data_adapter as da
-
-        index, self.index = self.index, None
+        (x, y, sw), self.batch = self.batch, None
         self.uninstall()
-        x, y, sw = (None if part is None else da.take(part, index) for part in self.data)
         epoch, batch = self.loop.epoch + 1, self.loop.step + 1
         where, cause = diagnose(self.model, x, y, sw, self._rng)
         text = f"training stopped: {what} became NaN or inf in epoch {epoch}, batch {batch}"

@@ -18,6 +18,7 @@ import warnings
 
 from kspec import backend
 from kspec.configurable import Configurable, config_order
+from kspec.engine import Tensor
 from kspec.optimizers.schedules import LearningRateSchedule
 from kspec.registry import snake_case
 from kspec.serialization import deserialize, serialize
@@ -206,9 +207,11 @@ class Optimizer(Configurable):
         grads_and_vars = list(grads_and_vars)
         self.apply([g for g, _ in grads_and_vars], [v for _, v in grads_and_vars])
 
-    def apply(self, grads, variables):
-        """One Keras ``apply()``: ``grads`` (arrays, None where missing) aligned with ``variables``."""
-        grads, variables = list(grads), list(variables)
+    def apply(self, grads, variables=None):
+        """One Keras ``apply()``: ``grads`` (arrays or Tensors, None where missing) aligned with ``variables``
+        (by default the variables the optimizer was built for)."""
+        grads = [g.data if isinstance(g, Tensor) else g for g in grads]  # a GradientTape gives Tensors
+        variables = list(self._trainable_variables if variables is None else variables)
         if not grads:
             return
         if not self.built:
