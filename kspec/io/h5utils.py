@@ -13,6 +13,7 @@ import secrets
 import h5py
 import numpy as np
 
+from kspec.backend import memory
 from kspec.io.errors import ModelFileError
 
 # HDF5 object headers hold at most this many bytes of attributes; Keras splits longer string lists into
@@ -184,11 +185,78 @@ def json_default(obj):
     raise TypeError(f"{type(obj).__name__} is not JSON serializable")
 
 
+# -- integrity -----------------------------------------------------------------------------------------------
+CHECKSUM_ATTR = "kspec_checksum"
+
+
+def content_digest(f):
+    """SHA-256 over a file's root attributes (configs, kspec's spec and preprocessing state) and every
+    dataset's path, dtype and shape. With the fletcher32 checksums of the data it covers everything that
+    shapes a prediction, so a damaged kspec file is refused instead of predicting something else."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in sorted(k for k in f.attrs if k != CHECKSUM_ATTR):
+        digest.update(f"{name}={to_text(f.attrs[name])}\0".encode("utf8", "surrogateescape"))
+    entries = []
+    f.visititems(lambda path, obj: entries.append(f"{path}:{obj.dtype.str}:{obj.shape}")
+                 if isinstance(obj, h5py.Dataset) else None)
+    digest.update("\0".join(entries).encode("utf8", "surrogateescape"))
+    return digest.hexdigest()
+
+
+def write_checksum(f):
+    f.attrs[CHECKSUM_ATTR] = content_digest(f)
+
+
+def verify_checksum(f, path):
+    """Raise ModelFileError when a kspec file's checksum does not match; files without one (Keras's, older
+    kspec's) are not checked."""
+    if CHECKSUM_ATTR not in f.attrs:
+        return
+    try:
+        stored = to_text(f.attrs[CHECKSUM_ATTR])
+    except (UnicodeDecodeError, TypeError, ValueError):
+        stored = None
+    if stored != content_digest(f):
+        raise ModelFileError("the file does not match its checksum (kspec_checksum): it is damaged", path,
+                             hint="train again or restore the file from a copy")
+
+
 # -- datasets ------------------------------------------------------------------------------------------------
 def write_array(group, name, value):
-    """A plain contiguous dataset at the relative path ``name`` (``/`` creates nested groups)."""
+    """A dataset at the relative path ``name`` (``/`` creates nested groups), with a fletcher32 checksum
+    when HDF5 allows one (it needs chunks: not for scalars or empty arrays). Keras and h5py read such
+    datasets like plain ones; a damaged one fails its checksum on read instead of giving other numbers."""
     value = np.asarray(value)
-    group.create_dataset(name, data=value)
+    checked = value.ndim > 0 and value.size > 0
+    chunks = (value.shape if value.nbytes < 2**30 else True) if checked else None
+    group.create_dataset(name, data=value, fletcher32=checked, chunks=chunks)
+
+
+def read_dataset(obj, path):
+    """All of an h5py dataset, after checking its declared size against the memory budget and against
+    what the file stores (a crafted header cannot make kspec allocate more than the file holds)."""
+    shape = obj.shape
+    if shape is None:
+        raise ModelFileError(f"dataset {obj.name} has no shape (an empty dataspace)", path)
+    declared = memory.nbytes(shape, obj.dtype.itemsize)
+    try:
+        memory.check(declared, f"dataset {obj.name} of shape {shape}")
+    except memory.MemoryBudgetError as exc:
+        raise ModelFileError(str(exc), path) from None
+    stored = obj.id.get_storage_size()
+    if obj.compression is None and obj.scaleoffset is None and stored < declared:
+        raise ModelFileError(f"dataset {obj.name} declares shape {shape} ({memory.format_size(declared)}) "
+                             f"but the file stores {memory.format_size(stored)} of it: the file is damaged "
+                             f"or crafted", path)
+    try:
+        return obj[()]
+    except OSError as exc:
+        if "checksum" in str(exc).lower():
+            raise ModelFileError(f"dataset {obj.name} fails its fletcher32 checksum: the file is damaged",
+                                 path, hint="train again or restore the file from a copy") from None
+        raise ModelFileError(f"cannot read dataset {obj.name} ({_short(exc)})", path) from None
 
 
 def read_array(group, name, path):
@@ -199,7 +267,7 @@ def read_array(group, name, path):
         raise ModelFileError(f"weight {name!r} listed in {group.name} is {what}", path)
     if obj.is_virtual or obj.external:
         raise ModelFileError(f"weight {name!r} is stored outside the file, which kspec does not read", path)
-    value = obj[()]
+    value = read_dataset(obj, path)
     if to_text(obj.attrs.get("dtype", "")) == "bfloat16":  # Keras stores bfloat16 as raw 2-byte values
         bits = np.asarray(value).view(np.uint16).astype(np.uint32) << np.uint32(16)
         value = bits.view(np.float32)

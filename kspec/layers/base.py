@@ -10,6 +10,7 @@ import inspect
 import warnings
 
 from kspec import backend, initializers, regularizers, constraints
+from kspec.backend import memory
 from kspec.engine import Tensor, Variable, no_grad
 from kspec.registry import snake_case
 from kspec.serialization import serialize
@@ -89,7 +90,11 @@ class Layer:
     def add_weight(self, name, shape, initializer="zeros", regularizer=None, constraint=None, trainable=True,
                    dtype=None):
         init = initializers.get(initializer)
-        value = init(tuple(int(s) for s in shape), dtype=dtype or backend.floatx)
+        shape = tuple(int(s) for s in shape)
+        dtype = dtype or backend.floatx
+        memory.reserve(memory.nbytes(shape, backend.xp.dtype(dtype).itemsize),
+                       f"layer {self.name!r} ({type(self).__name__}) weight {name!r} of shape {shape}")
+        value = init(shape, dtype=dtype)
         var = Variable(value, name=name, trainable=trainable and self.trainable,
                        constraint=constraints.get(constraint), regularizer=regularizers.get(regularizer),
                        path=f"{self.name}/{name}")
