@@ -313,12 +313,65 @@ def validate(config, overrides=(), data=False):
                "output_shape": list(layer.output_shape) if layer.output_shape is not None else None,
                "params": layer.count_params()} for layer in model.layers]
     trainable = int(sum(w.size for w in model.trainable_weights))
+    estimate = memory_estimate(model, spec)
+    _warn_memory(estimate, spec, doc)
     shapes = model.input_shape
     several = isinstance(shapes, list) or any(isinstance(d, (tuple, list)) for d in shapes)
     input_shape = [list(s[1:]) for s in shapes] if several else list(shapes[1:])
     return {"name": spec["name"], "input_shape": input_shape, "layers": layers,
             "total_params": model.count_params(), "trainable_params": trainable,
-            "warnings": list(doc.warnings), "spec": spec, "data": checked}
+            "memory": estimate, "warnings": list(doc.warnings), "spec": spec, "data": checked}
+
+
+def memory_estimate(model, spec):
+    """Bytes a spec's training needs, roughly: ``weights``; ``training`` (weights, gradients and the
+    optimizer's slots); ``activations_per_batch`` (every layer's output and its gradient for one batch
+    of ``fit.batch_size``)."""
+    import numpy as np
+
+    weights = sum(int(w.size) * w.data.dtype.itemsize for w in model.weights)
+    trainable = sum(int(w.size) * w.data.dtype.itemsize for w in model.trainable_weights)
+    batch = int(spec["fit"].get("batch_size") or 32)
+    outputs = 0
+    for layer in model.layers:
+        shapes = layer.output_shape
+        shapes = shapes if isinstance(shapes, list) else [shapes]
+        for shape in shapes:
+            if isinstance(shape, (tuple, list)) and all(isinstance(d, int) for d in shape[1:]):
+                outputs += int(np.prod(shape[1:], dtype=np.int64)) * 4
+    return {"weights": weights, "training": weights + trainable * (1 + _slots_per_weight(model)),
+            "activations_per_batch": 2 * batch * outputs, "batch_size": batch}
+
+
+def _slots_per_weight(model):
+    """How many arrays the compiled optimizer keeps per trainable weight (built on a stand-in)."""
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None:
+        return 0
+    try:
+        from kspec.engine import Variable
+        probe = type(optimizer).from_config(optimizer.get_config())
+        import numpy as np
+        probe.build([Variable(np.zeros(1, np.float32), name="probe")])
+        return len(probe._slots)
+    except Exception:  # noqa: BLE001 - an estimate: assume Adam's two slots
+        return 2
+
+
+def _warn_memory(estimate, spec, doc):
+    from kspec.backend import memory
+
+    need = estimate["training"] + estimate["activations_per_batch"]
+    if need <= memory.budget() or doc is None:
+        return
+    where = ("fit", "batch_size") if estimate["activations_per_batch"] > estimate["training"] \
+        and spec["fit"].get("batch_size") else ("model",)
+    doc.warnings.append(doc.diagnostic(
+        where, f"training needs about {memory.format_size(need)} ({memory.format_size(estimate['training'])} "
+               f"for weights, gradients and optimizer slots; {memory.format_size(estimate['activations_per_batch'])} "
+               f"of activations per batch of {estimate['batch_size']}), over the memory budget of "
+               f"{memory.format_size(memory.budget())}",
+        hint=f"a smaller model or batch_size, or {memory.HINT}", severity="warning"))
 
 
 # ------------------------------------------------------------------------------------------ helpers

@@ -165,15 +165,21 @@ def read_input(run, source="-", fmt=None, stdin=None):
     """
     import io
 
-    from kspec.data import detect_format, read_array_file, read_stream
+    from kspec.data import DataError, detect_format, read_array_file, read_stream
     from kspec.data.formats import line_format, merge_reads
-    from kspec.data.readers import sniff_format
+    from kspec.data.readers import read_capped, sniff_format
 
     reads = merge_reads(run.preprocessor.reads) if run.preprocessor is not None else None
     if source == "-":
         name = "<stdin>"
-        stream = stdin if stdin is not None else sys.stdin.buffer
-        raw = getattr(stream, "buffer", stream).read()
+        stream = stdin if stdin is not None else sys.stdin
+        if stream is None or getattr(stream, "closed", False):
+            raise DataError("standard input is closed, so there is nothing to predict", name,
+                            hint="give an INPUT file, or pipe the samples in: ... | kspec predict RUN -")
+        try:
+            raw = read_capped(getattr(stream, "buffer", stream), name)
+        except OSError as e:
+            raise DataError(f"cannot read standard input: {e.strerror or e}", name) from None
         raw = raw.encode("utf-8") if isinstance(raw, str) else raw
         if fmt is None:
             found = sniff_format(raw)

@@ -23,6 +23,24 @@ allow_code_option = click.option(
          "module's code; also KSPEC_ALLOW_CODE=1). Off by default: a spec never runs code.")
 
 
+def _max_memory(ctx, param, value):
+    if value is not None:
+        from kspec.backend.memory import ENV, parse_size
+        try:
+            parse_size(value)
+        except ValueError as e:
+            raise click.BadParameter(str(e)) from None
+        os.environ[ENV] = value
+    return value
+
+
+max_memory_option = click.option(
+    "--max-memory", metavar="SIZE", expose_value=False, callback=_max_memory,
+    help="Memory budget for sizes that come from a spec or file (layer weights, array headers, "
+         "streams), checked before allocating, e.g. 16G (also KSPEC_MAX_MEMORY; default: half the "
+         "machine's memory, at most 8 GB).")
+
+
 def echo_json(value):
     """One JSON object on stdout (NaN/inf become null)."""
     sys.stdout.write(json.dumps(value, allow_nan=False) + "\n")

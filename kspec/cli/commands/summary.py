@@ -1,7 +1,7 @@
 """``kspec summary CONFIG|RUN|MODEL.h5``: Keras's summary table."""
 import click
 
-from kspec.cli.commands._common import allow_code_option, set_option
+from kspec.cli.commands._common import allow_code_option, max_memory_option, set_option
 
 
 @click.command("summary", short_help="Keras's summary table of a spec, run or model.", epilog="""\b
@@ -12,6 +12,7 @@ Examples:
 @click.argument("target", metavar="CONFIG|RUN|MODEL.h5")
 @set_option
 @allow_code_option
+@max_memory_option
 def command(target, overrides):
     """Print the layers, output shapes and parameter counts (Keras's model.summary()) of a spec,
     run folder or model file. No data is read."""

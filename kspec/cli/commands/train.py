@@ -3,7 +3,7 @@ import sys
 
 import click
 
-from kspec.cli.commands._common import allow_code_option, echo_json, set_option
+from kspec.cli.commands._common import allow_code_option, echo_json, max_memory_option, set_option
 
 
 @click.command("train", short_help="Train a spec and write a run folder.", epilog="""\b
@@ -20,6 +20,7 @@ Examples:
               help="Start from the weights in FILE (.h5 or .weights.h5) instead of model.weights.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (fit verbose 0).")
 @allow_code_option
+@max_memory_option
 def command(config, run_dir, overrides, init_weights, quiet):
     """Train the model that CONFIG describes.
 

@@ -1,7 +1,8 @@
 """``kspec validate CONFIG``: check a spec without training."""
 import click
 
-from kspec.cli.commands._common import allow_code_option, echo_json, print_warnings, set_option
+from kspec.cli.commands._common import (allow_code_option, echo_json, max_memory_option, print_warnings,
+                                           set_option)
 
 
 @click.command("validate", short_help="Check a spec; show its shapes and parameters.", epilog="""\b
@@ -14,6 +15,7 @@ Examples:
 @click.option("--data", "check_data", is_flag=True,
               help="Also read the data and check it against the model (shapes, dtypes, NaN/inf, labels).")
 @allow_code_option
+@max_memory_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def command(config, overrides, check_data, as_json):
     """Check a spec: names, arguments, types, ranges, every layer's output shape and the loss
@@ -45,6 +47,12 @@ def command(config, overrides, check_data, as_json):
                    f"{r[3]:>{widths[3]}}".rstrip())
     click.echo(f"  total params: {report['total_params']:,} "
                f"(trainable {report['trainable_params']:,})")
+    mem = report.get("memory")
+    if mem:
+        from kspec.backend.memory import format_size
+        click.echo(f"  memory: {format_size(mem['weights'])} of weights; training about "
+                   f"{format_size(mem['training'])} + {format_size(mem['activations_per_batch'])} of "
+                   f"activations per batch of {mem['batch_size']}")
     if report.get("data"):
         click.echo("  data: ok (" + ", ".join(f"{k} {v:,} samples" for k, v in report["data"].items()) + ")")
 
