@@ -11,9 +11,23 @@ set_option = click.option(
          "model.layers.0.Dense.units=64 (repeatable; the value is read as YAML).")
 
 
+def _set_env(ctx, name, value):
+    """Set an environment variable for the command (commands read switches from there), restored when the
+    command ends, so a Python caller (or a test) running several commands does not inherit it."""
+    old = os.environ.get(name)
+    os.environ[name] = value
+
+    def restore():
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old
+    ctx.call_on_close(restore)
+
+
 def _allow_code(ctx, param, value):
     if value:
-        os.environ["KSPEC_ALLOW_CODE"] = "1"
+        _set_env(ctx, "KSPEC_ALLOW_CODE", "1")
     return value
 
 
@@ -30,7 +44,7 @@ def _max_memory(ctx, param, value):
             parse_size(value)
         except ValueError as e:
             raise click.BadParameter(str(e)) from None
-        os.environ[ENV] = value
+        _set_env(ctx, ENV, value)
     return value
 
 
