@@ -17,11 +17,11 @@ import sys
 from typing import NamedTuple
 
 from kspec.run_files import (HISTORY_FILE, METRICS_FILE, PREPROCESSING_FILE, LoadedRun,
-                             is_model_target, jsonable, load_run, new_run_dir, read_input,
-                             save_run_model, write_config, write_history, write_json)
+                             check_finite_weights, is_model_target, jsonable, load_run, new_run_dir,
+                             read_input, save_run_model, write_config, write_history, write_json)
 
 __all__ = ["train", "evaluate", "predict", "summary", "validate", "load_run", "read_input", "to_classes",
-           "load_spec", "build", "load_data", "check_inputs", "RunResult", "LoadedRun", "jsonable"]
+           "load_spec", "build", "load_data", "check_inputs", "check_finite", "non_finite_rows", "RunResult", "LoadedRun", "jsonable"]
 
 
 class RunResult(NamedTuple):
@@ -123,6 +123,7 @@ def train(config, run_dir=None, overrides=(), init_weights=None, verbose=None, s
         if "validation" in splits:
             fit_args["validation_data"] = splits["validation"]
         history = model.fit(x, y, callbacks=callbacks, stream=stream, **fit_args)
+        check_finite_weights(model, os.path.join(folder, "model.h5"), "not saved")
         save_run_model(model, spec, preprocessor, folder)
         saved = True
         write_json(os.path.join(folder, PREPROCESSING_FILE), preprocessor.state())
@@ -163,17 +164,22 @@ def load_data(spec, doc=None):
             raise DataError("data.train has no labels (y)",
                             hint="name the label column (label_column: ...), the y array or JSON field "
                                  "(y: KEY), or give x and y as two files: {x: FILE, y: FILE}")
+    raw = {"train": train_split}
+    for name in ("validation", "test"):
+        if data.get(name) is not None:
+            with _located(doc, ("data", name)):
+                raw[name] = load_split(data[name], base_dir, classes=train_split.classes, reads=reads)
+                if raw[name].y is None:
+                    raise DataError(f"data.{name} has no labels (y)")
+    from kspec.spec.consistency import check_raw_inputs
+    check_raw_inputs(doc, {name: split.x for name, split in raw.items()})  # NaN before standardize spreads it
     with _located(doc, ("data", "train")):
         splits = {"train": preprocessor.fit_transform(train_split.x, train_split.y,
                                                       classes=train_split.classes)}
     for name in ("validation", "test"):
-        if data.get(name) is not None:
+        if name in raw:
             with _located(doc, ("data", name)):
-                split = load_split(data[name], base_dir, classes=train_split.classes, reads=reads)
-                if split.y is None:
-                    raise DataError(f"data.{name} has no labels (y)")
-            with _located(doc, ("data", name)):
-                splits[name] = preprocessor.transform(split.x, split.y)
+                splits[name] = preprocessor.transform(raw[name].x, raw[name].y)
     return preprocessor, splits
 
 
@@ -236,7 +242,10 @@ def evaluate(target, data=None, overrides=(), batch_size=None, verbose=0, stream
         from kspec.data import DataError
         raise DataError("the evaluation data has no labels (y)",
                         hint="name the label column (label_column) or the y array")
+    check_finite(split.x, "the evaluation data")
     x, y = pre.transform(split.x, split.y) if pre is not None else (split.x, split.y)
+    check_finite(x, "the evaluation data after preprocessing")
+    check_finite(y, "the evaluation labels")
     check_inputs(run.model, {"evaluation": (x, y)})
     model = run.model
     if not model.compiled:
@@ -269,10 +278,42 @@ def predict(target, x, batch_size=None):
     pre = run.preprocessor
     if not isinstance(x, dict) and len(names) == 1 and pre is not None and pre.x.named:
         x = {names[0]: x}  # the spec named its one input's steps: x: {input: [steps]}
+    check_finite(x, "the input")
     if pre is not None:
         x = pre.transform_x(x)
+        check_finite(x, "the input after preprocessing")
     check_inputs(run.model, {"input": (x, None)})
-    return run.model.predict(x, batch_size=batch_size, verbose=0)
+    import numpy as np
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # the caller checks the outputs
+        return run.model.predict(x, batch_size=batch_size, verbose=0)
+
+
+def check_finite(x, what):
+    """Raise DataError when an input array (or dict/list of them) holds NaN or inf, as train refuses
+    such data: the count, and the first sample and column."""
+    from kspec.data import DataError
+    from kspec.data.finite import non_finite_message
+
+    arrays = x.items() if isinstance(x, dict) else enumerate(x) if isinstance(x, (list, tuple)) else [(None, x)]
+    for name, arr in arrays:
+        message = non_finite_message(arr) if getattr(arr, "dtype", None) is not None else None
+        if message:
+            named = f" (input {name!r})" if isinstance(name, str) else ""
+            raise DataError(f"{what}{named}: {message}", hint="clean the data, or drop those rows")
+
+
+def non_finite_rows(outputs):
+    """Sample indices whose prediction (in any output) holds NaN or inf."""
+    import numpy as np
+
+    rows = None
+    for p in outputs if isinstance(outputs, (list, tuple)) else [outputs]:
+        p = np.asarray(p)
+        if p.dtype.kind not in "fc" or not p.size:
+            continue
+        bad = ~np.isfinite(p.reshape(len(p), -1)).all(axis=1)
+        rows = bad if rows is None else rows | bad
+    return [] if rows is None else np.flatnonzero(rows).tolist()
 
 
 def to_classes(probabilities):
@@ -378,7 +419,7 @@ def _warn_memory(estimate, spec, doc):
 
 def _model_of(target, overrides=()):
     if is_model_target(target):
-        return load_run(target, compile=False, with_spec=False).model
+        return load_run(target, compile=False, with_spec=False, finite=False).model
     return build(target, overrides)[2]
 
 

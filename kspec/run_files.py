@@ -118,11 +118,34 @@ def write_history(history, path):
     os.replace(tmp, path)
 
 
-def load_run(target, compile=True, with_spec=True):
+def non_finite_weights(model):
+    """``"layer 'dense' weight 'kernel'"`` texts for every weight holding NaN or inf."""
+    import numpy as np
+
+    from kspec import backend
+    return [f"layer {layer.name!r} weight {w.name!r}" for layer in model.layers for w in layer.weights
+            if not np.isfinite(backend.to_numpy(w.data)).all()]
+
+
+def check_finite_weights(model, path, when):
+    """Raise ModelFileError when a model's weights hold NaN or inf (training diverged)."""
+    from kspec.io import ModelFileError
+
+    bad = non_finite_weights(model)
+    if bad:
+        more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
+        raise ModelFileError(f"{when}: the weights hold NaN or inf values ({bad[0]}{more}), so training "
+                             f"diverged and the model predicts nothing useful", path,
+                             hint="train again with a lower learning rate, clipnorm, or cleaner data; "
+                                  "TerminateOnNaN stops such a run early")
+
+
+def load_run(target, compile=True, with_spec=True, finite=True):
     """A :class:`LoadedRun` from a run folder or a model file (``.h5``).
 
     The spec and preprocessing come from the run folder's ``config.yaml`` and ``preprocessing.json``
-    when present, else from what kspec stored inside the model file.
+    when present, else from what kspec stored inside the model file. With ``finite``, a model whose
+    weights hold NaN or inf is refused (ModelFileError).
     """
     from kspec.io import ModelFileError, load_model_and_spec
 
@@ -136,6 +159,8 @@ def load_run(target, compile=True, with_spec=True):
         # Keras 2 optimizer arguments (lr, decay) warned when the run was trained; not again here
         warnings.simplefilter("ignore", DeprecationWarning)
         model, stored = load_model_and_spec(model_path, compile=compile)
+    if finite:
+        check_finite_weights(model, model_path, "cannot use this model")
     stored = stored if isinstance(stored, dict) else None
     if stored is not None and stored.get("format") != SPEC_FORMAT:
         stored = {"spec": stored, "preprocessing": None}

@@ -38,9 +38,12 @@ line; one that starts with pad_sequences reads token ids, one sequence per line 
                    "p > 0.5 for one unit; the class name where the run knows the names (a single-output "
                    "model trained on named labels), else the index.")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Batch size (default 32).")
+@click.option("--strict", is_flag=True,
+              help="Exit with status 1 when a prediction is NaN or infinite (the model overflows on those "
+                   "samples; they are listed on stderr either way, and the predictions are still written).")
 @allow_code_option
 @max_memory_option
-def command(target, input_path, input_format, output_format, as_classes, batch_size):
+def command(target, input_path, input_format, output_format, as_classes, batch_size, strict):
     """Predict with a trained model. Reads samples from INPUT or stdin (-), applies the run's input
     preprocessing, and writes one prediction per sample to stdout.
     """
@@ -53,6 +56,12 @@ def command(target, input_path, input_format, output_format, as_classes, batch_s
                                "use --output-format npz (one array per output), csv or jsonl")
     x = run.read_input(loaded, input_path, input_format)
     outputs = run.predict(loaded, x, batch_size=batch_size)
+    bad = run.non_finite_rows(outputs)
+    if bad:
+        n = len(outputs[0] if len(names) > 1 else outputs)
+        shown = ", ".join(map(str, bad[:20])) + (f", ... ({len(bad) - 20} more)" if len(bad) > 20 else "")
+        click.echo(f"kspec: warning: {len(bad)} of {n} predictions are NaN or infinite (the model overflows): "
+                   f"samples {shown} (0-based)", err=True)
     outputs = dict(zip(names, outputs if len(names) > 1 else [outputs]))
     if as_classes:
         class_names = loaded.classes if len(names) == 1 else None  # the run's labels are one output's
@@ -60,6 +69,8 @@ def command(target, input_path, input_format, output_format, as_classes, batch_s
         write_classes(outputs, output_format, sys.stdout)
     else:
         write_outputs(outputs, output_format, sys.stdout)
+    if bad and strict:
+        raise click.exceptions.Exit(1)
 
 
 def _class_values(ids, names):
