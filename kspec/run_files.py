@@ -5,6 +5,7 @@ are stored inside it too, so the model file alone is enough for predict), ``conf
 spec, every default filled in, paths relative to the folder), ``preprocessing.json``, ``history.csv``
 and ``metrics.json``. Files are written to a temporary name and renamed, so none is ever half written.
 """
+import contextlib
 import csv
 import json
 import math
@@ -109,13 +110,11 @@ def write_history(history, path):
     """``history.csv``: one row per epoch, ``epoch`` first, then the keys in Keras's order."""
     keys = list(history.history)
     rows = zip(history.epoch, *(history.history[k] for k in keys))
-    tmp = path + ".tmp"
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
+    with _replacing(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["epoch"] + keys)
         for row in rows:
             writer.writerow([row[0]] + [_csv_number(v) for v in row[1:]])
-    os.replace(tmp, path)
 
 
 def non_finite_weights(model):
@@ -337,7 +336,21 @@ def write_json(path, value):
 
 
 def _write_text(path, text):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
+    with _replacing(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
-    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def _replacing(path):
+    """A temporary name for ``path``, moved over it once the block succeeds; on any failure (a full
+    disk, Ctrl-C) the temporary file is removed and the error names ``path``."""
+    tmp = path + ".tmp"
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        if isinstance(e, OSError) and not isinstance(e, BrokenPipeError):
+            raise OSError(e.errno, f"cannot write the file ({e.strerror or e})", path) from None
+        raise

@@ -4,10 +4,14 @@ Exit codes: 0 success, 1 a runtime, data or model-file error (one clear line on 
 spec error (every diagnostic, ``file:line:col``). No traceback is shown unless ``KSPEC_DEBUG=1``.
 Only click is imported here, so ``kspec --help`` is fast; commands import the engine when they run.
 """
-import os
-import sys
+from kspec.cli import streams
 
-import click
+streams.guard_startup()  # first of all: Ctrl-C while click loads exits 130 without a traceback
+
+import os  # noqa: E402
+import sys  # noqa: E402
+
+import click  # noqa: E402
 
 from kspec import __version__
 from kspec.cli.commands import evaluate, predict, schema, summary, train, validate
@@ -22,12 +26,14 @@ class KspecGroup(click.Group):
     """A click group that turns kspec's exceptions into messages and exit codes."""
 
     def invoke(self, ctx):
+        streams.interrupts_raise()
         try:
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except BrokenPipeError:
             _silence_stdout()
+            click.echo("kspec: stdout was closed by its reader (broken pipe); the output stops here", err=True)
             ctx.exit(EXIT_BROKEN_PIPE)
         except KeyboardInterrupt:
             click.echo("kspec: interrupted", err=True)
@@ -105,4 +111,9 @@ for _command in (train.command, evaluate.command, predict.command, summary.comma
 
 def main(argv=None):
     """The console-script entry point."""
-    cli.main(args=argv, prog_name="kspec")
+    streams.prepare()
+    try:
+        cli.main(args=argv, prog_name="kspec")
+    except KeyboardInterrupt:  # between the command's end and the exit
+        click.echo("kspec: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)

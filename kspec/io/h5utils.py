@@ -6,9 +6,12 @@ the root as variable-length UTF-8 (``str``), and an empty list as a float64 arra
 files written with h5py 2 hold fixed-length byte strings. Readers here accept all of these.
 """
 import contextlib
+import io
 import json
 import os
+import re
 import secrets
+import signal
 
 import h5py
 import numpy as np
@@ -50,7 +53,7 @@ def open_for_reading(path):
         raise ModelFileError(f"not a readable HDF5 file ({_short(exc)})", path,
                              hint="the file may be truncated, damaged or of another format") from None
     try:
-        with f:
+        with deferred_interrupts(), f:
             yield f
     except ModelFileError:
         raise
@@ -75,21 +78,79 @@ def atomic_h5(path):
             raise ModelFileError(f"cannot create the folder ({_short(exc)})", path) from None
     tmp = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
     try:
-        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # umask-respecting mode
-        with h5py.File(tmp, "w") as f:
-            yield f
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
+        with deferred_interrupts() as interrupted:
+            # HDF5 builds the file in memory: a failing disk then meets Python's file writes (a clean
+            # OSError), never HDF5's, which fail inside h5py's object cleanup and can crash the process
+            image = io.BytesIO()
+            with h5py.File(image, "w") as f:
+                yield f
+            interrupted.check()
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask-respecting mode
+            with os.fdopen(fd, "wb") as out:
+                out.write(image.getbuffer())
+                out.flush()
+                os.fsync(out.fileno())
+            del image
+            interrupted.check()
+            os.replace(tmp, path)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.remove(tmp)
         if isinstance(exc, OSError):
-            raise ModelFileError(f"cannot write the file ({_short(exc)})", path) from None
+            raise ModelFileError(f"cannot write the file ({_write_reason(exc)})", path) from None
         raise
+
+
+def _write_reason(exc):
+    """"No space left on device" rather than h5py's page of HDF5 internals."""
+    errno_ = getattr(exc, "errno", None)
+    if errno_:
+        return os.strerror(errno_)
+    match = re.search(r"error message = '([^']*)'", str(exc))
+    return match.group(1) if match else _short(exc)
+
+
+class _Interrupts:
+    """Ctrl-C inside an HDF5 write or read is recorded, not raised inside h5py (which can swallow it while
+    freeing objects); :meth:`check` raises it at the next safe point, and the block raises it at its end."""
+
+    def __init__(self):
+        self.pending = False
+
+    def handler(self, signum, frame):
+        self.pending = True
+
+    def check(self):
+        if self.pending:
+            self.pending = False
+            raise KeyboardInterrupt
+
+
+_active = []
+
+
+@contextlib.contextmanager
+def deferred_interrupts():
+    state = _Interrupts()
+    try:
+        previous = signal.signal(signal.SIGINT, state.handler) \
+            if signal.getsignal(signal.SIGINT) is signal.default_int_handler else None
+    except ValueError:  # not the main thread: leave signals alone
+        previous = None
+    _active.append(state)
+    try:
+        yield state
+    finally:
+        _active.pop()
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    state.check()
+
+
+def interruption_point():
+    """Raise a Ctrl-C recorded by :func:`deferred_interrupts` (between datasets)."""
+    if _active:
+        _active[-1].check()
 
 
 def _short(exc):
@@ -228,6 +289,7 @@ def write_array(group, name, value):
     """A dataset at the relative path ``name`` (``/`` creates nested groups), with a fletcher32 checksum
     when HDF5 allows one (it needs chunks: not for scalars or empty arrays). Keras and h5py read such
     datasets like plain ones; a damaged one fails its checksum on read instead of giving other numbers."""
+    interruption_point()
     value = np.asarray(value)
     checked = value.ndim > 0 and value.size > 0
     chunks = (value.shape if value.nbytes < 2**30 else True) if checked else None
@@ -250,6 +312,7 @@ def read_dataset(obj, path):
         raise ModelFileError(f"dataset {obj.name} declares shape {shape} ({memory.format_size(declared)}) "
                              f"but the file stores {memory.format_size(stored)} of it: the file is damaged "
                              f"or crafted", path)
+    interruption_point()
     try:
         return obj[()]
     except OSError as exc:

@@ -1,4 +1,5 @@
 """Options and output helpers shared by the commands (click only; nothing heavy)."""
+import contextlib
 import json
 import os
 import sys
@@ -57,8 +58,20 @@ max_memory_option = click.option(
 
 def echo_json(value):
     """One JSON object on stdout (NaN/inf become null)."""
-    sys.stdout.write(json.dumps(value, allow_nan=False) + "\n")
-    sys.stdout.flush()
+    with results_to_stdout():
+        sys.stdout.write(json.dumps(value, allow_nan=False) + "\n")
+        sys.stdout.flush()
+
+
+@contextlib.contextmanager
+def results_to_stdout():
+    """Name stdout in the error when results cannot be written (closed, full disk); a reader that went
+    away stays a BrokenPipeError (exit 141)."""
+    from kspec.cli.streams import stdout_errors
+    try:
+        yield
+    except OSError as e:
+        raise stdout_errors(e) from None
 
 
 def print_warnings(diagnostics):

@@ -3,7 +3,7 @@ import sys
 
 import click
 
-from kspec.cli.commands._common import allow_code_option, max_memory_option
+from kspec.cli.commands._common import allow_code_option, max_memory_option, results_to_stdout
 from kspec.data.formats import STREAM_FORMATS
 
 OUTPUT_FORMATS = ("csv", "npy", "npz", "jsonl")
@@ -63,12 +63,13 @@ def command(target, input_path, input_format, output_format, as_classes, batch_s
         click.echo(f"kspec: warning: {len(bad)} of {n} predictions are NaN or infinite (the model overflows): "
                    f"samples {shown} (0-based)", err=True)
     outputs = dict(zip(names, outputs if len(names) > 1 else [outputs]))
-    if as_classes:
-        class_names = loaded.classes if len(names) == 1 else None  # the run's labels are one output's
-        outputs = {name: _class_values(run.to_classes(p), class_names) for name, p in outputs.items()}
-        write_classes(outputs, output_format, sys.stdout)
-    else:
-        write_outputs(outputs, output_format, sys.stdout)
+    with results_to_stdout():
+        if as_classes:
+            class_names = loaded.classes if len(names) == 1 else None  # the run's labels are one output's
+            outputs = {name: _class_values(run.to_classes(p), class_names) for name, p in outputs.items()}
+            write_classes(outputs, output_format, sys.stdout)
+        else:
+            write_outputs(outputs, output_format, sys.stdout)
     if bad and strict:
         raise click.exceptions.Exit(1)
 
@@ -150,13 +151,21 @@ def _write_binary(arrays, fmt, stream):
     stream.flush()
     if fmt == "npy":
         (array,) = arrays.values()
-        np.save(stream.buffer, array)
+        np.save(_Unseekable(stream.buffer), array)  # written by chunks through write(): a clean EPIPE
     else:
         import io
         buffer = io.BytesIO()  # np.savez seeks, which a pipe cannot
         np.savez(buffer, **arrays)
         stream.buffer.write(buffer.getvalue())
     stream.buffer.flush()
+
+
+class _Unseekable:
+    """Only ``write``: NumPy then writes an array by chunks through it instead of with fwrite (whose error
+    on a broken pipe reads "N requested and 0 written")."""
+
+    def __init__(self, raw):
+        self.write = raw.write
 
 
 def _write_lines(lines, stream):
