@@ -302,16 +302,35 @@ def _stored_spec(folder, model_dir, stored):
 
 
 def _load_preprocessor(folder, stored):
-    from kspec.data import Preprocessor
+    """The preprocessing state kspec stored in the model file (covered by its checksum), else the run
+    folder's ``preprocessing.json``; a damaged one is a DataError naming it."""
+    from kspec.data import DataError, Preprocessor
 
-    state = None
+    state = stored.get("preprocessing") if stored is not None else None
     path = os.path.join(folder, PREPROCESSING_FILE) if folder else None
-    if path and os.path.isfile(path):
-        with open(path, encoding="utf-8") as f:
-            state = json.load(f)
-    elif stored is not None:
-        state = stored.get("preprocessing")
-    return Preprocessor.from_state(state) if state else Preprocessor()
+    name = path
+    if not state and path and os.path.isfile(path):
+        try:
+            with open(path, encoding="utf-8") as f:
+                state = json.load(f)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise DataError(f"damaged: not valid JSON ({e})", path,
+                            hint="train again, or restore the file from a copy") from None
+        except OSError as e:
+            raise DataError(f"cannot read the file: {e.strerror or e}", path) from None
+    elif state:
+        name = "the preprocessing state stored in the model file"
+    if not state:
+        return Preprocessor()
+    try:
+        if not isinstance(state, dict):
+            raise TypeError(f"a {type(state).__name__}, not an object")
+        return Preprocessor.from_state(state)
+    except DataError:
+        raise
+    except Exception as e:  # noqa: BLE001 - any damage in the state is the same user-facing problem
+        raise DataError(f"damaged: not a kspec preprocessing state ({type(e).__name__}: {e})", name,
+                        hint="train again, or restore the file from a copy") from None
 
 
 def jsonable(value):

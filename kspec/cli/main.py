@@ -65,6 +65,10 @@ def report(e):
         else:
             click.echo(f"kspec: error: {text}", err=True)
         return EXIT_ERROR
+    if isinstance(e, MemoryError):  # an allocation the budget did not foresee (or a low ulimit -v)
+        click.echo(f"kspec: error: out of memory{': ' + str(e) if str(e) else ''} (hint: a smaller "
+                   f"batch_size or model; kspec's budget for sizes from files: --max-memory SIZE)", err=True)
+        return EXIT_ERROR
     click.echo(f"kspec: error: unexpected {type(e).__name__}: {e}", err=True)
     click.echo("run with KSPEC_DEBUG=1 for the traceback", err=True)
     return EXIT_ERROR
