@@ -316,7 +316,7 @@ def read_dataset(obj, path):
     try:
         return obj[()]
     except OSError as exc:
-        if "checksum" in str(exc).lower():
+        if "checksum" in str(exc).lower() or (obj.fletcher32 and "filter" in str(exc).lower()):
             raise ModelFileError(f"dataset {obj.name} fails its fletcher32 checksum: the file is damaged",
                                  path, hint="train again or restore the file from a copy") from None
         raise ModelFileError(f"cannot read dataset {obj.name} ({_short(exc)})", path) from None
