@@ -243,7 +243,9 @@ def evaluate(target, data=None, overrides=(), batch_size=None, verbose=0, stream
         raise DataError("the evaluation data has no labels (y)",
                         hint="name the label column (label_column) or the y array")
     check_finite(split.x, "the evaluation data")
-    x, y = pre.transform(split.x, split.y) if pre is not None else (split.x, split.y)
+    import numpy as np
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked just below
+        x, y = pre.transform(split.x, split.y) if pre is not None else (split.x, split.y)
     check_finite(x, "the evaluation data after preprocessing")
     check_finite(y, "the evaluation labels")
     check_inputs(run.model, {"evaluation": (x, y)})
@@ -279,11 +281,12 @@ def predict(target, x, batch_size=None):
     if not isinstance(x, dict) and len(names) == 1 and pre is not None and pre.x.named:
         x = {names[0]: x}  # the spec named its one input's steps: x: {input: [steps]}
     check_finite(x, "the input")
+    import numpy as np
     if pre is not None:
-        x = pre.transform_x(x)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked just below
+            x = pre.transform_x(x)
         check_finite(x, "the input after preprocessing")
     check_inputs(run.model, {"input": (x, None)})
-    import numpy as np
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # the caller checks the outputs
         return run.model.predict(x, batch_size=batch_size, verbose=0)
 
