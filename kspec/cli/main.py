@@ -97,8 +97,10 @@ Examples:
   cat configs/data/iris_test.csv | kspec predict runs/iris - --classes | sort | uniq -c
   kspec validate my.yaml --data                  # every mistake at once, FILE:LINE:COL
 
-Exit status: 0 ok, 1 runtime/data/model-file error, 2 usage or spec error.
-Set KSPEC_DEBUG=1 to see tracebacks.""")
+Exit status: 0 ok, 1 runtime/data/model-file error, 2 usage or spec error,
+130 interrupted (Ctrl-C), 141 stdout closed by its reader.
+Set KSPEC_DEBUG=1 to see tracebacks; KSPEC_MAX_MEMORY (or --max-memory) sets the
+memory budget for sizes read from specs and files.""")
 @click.version_option(__version__, "--version", prog_name="kspec")
 def cli():
     """kspec: train Keras-style networks described in YAML, on a NumPy engine.

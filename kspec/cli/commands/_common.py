@@ -34,8 +34,9 @@ def _allow_code(ctx, param, value):
 
 allow_code_option = click.option(
     "--allow-code", is_flag=True, expose_value=False, callback=_allow_code,
-    help="Let a Lambda's function be a Python reference module:function (importing it runs that "
-         "module's code; also KSPEC_ALLOW_CODE=1). Off by default: a spec never runs code.")
+    help="Let a Lambda's function be a Python reference module:function, in the spec or in a model "
+         "file; kspec imports that module from the Python path, which runs its code (also "
+         "KSPEC_ALLOW_CODE=1). That is all it allows. Off by default: no spec or model file runs code.")
 
 
 def _max_memory(ctx, param, value):
