@@ -94,7 +94,7 @@ def check(worker, argv, what, stdin=None):
     text = result["stderr"]
     assert result["rc"] in (0, 1, 2), f"{what}: exit {result['rc']} for {argv}\n{text}"
     assert result.get("seconds", 0) < CASE_TIMEOUT, f"{what}: {result['seconds']:.1f} s for {argv}"
-    assert "Traceback" not in text and "unexpected" not in text, f"{what}: {argv}\n{text}"
+    assert "Traceback" not in text and "error: unexpected " not in text, f"{what}: {argv}\n{text}"
     if result["rc"]:
         assert text.strip(), f"{what}: exit {result['rc']} without a message for {argv}"
     return result

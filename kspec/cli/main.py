@@ -6,7 +6,8 @@ Only click is imported here, so ``kspec --help`` is fast; commands import the en
 """
 from kspec.cli import streams
 
-streams.guard_startup()  # first of all: Ctrl-C while click loads exits 130 without a traceback
+if streams.started_as_program():
+    streams.guard_startup()  # first of all: Ctrl-C while click loads exits 130 without a traceback
 
 import os  # noqa: E402
 import sys  # noqa: E402
