@@ -120,7 +120,17 @@ def main(argv=None):
     """The console-script entry point."""
     streams.prepare()
     try:
-        cli.main(args=argv, prog_name="kspec")
+        try:
+            cli.main(args=argv, prog_name="kspec")
+        finally:
+            sys.stdout.flush()  # here, not at exit, so a failure is reported (Python would exit 120)
     except KeyboardInterrupt:  # between the command's end and the exit
         click.echo("kspec: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    except OSError as e:  # stdout failing outside a command (--help, --version to a full disk)
+        _silence_stdout()
+        if isinstance(e, BrokenPipeError):
+            sys.exit(EXIT_BROKEN_PIPE)
+        text = e.strerror if e.filename == "<stdout>" else f"cannot write the output ({e.strerror or e})"
+        click.echo(f"kspec: error: <stdout>: {text}", err=True)
+        sys.exit(EXIT_ERROR)

@@ -66,7 +66,10 @@ def prepare():
                 pass
     if 0 in closed:
         sys.stdin = None  # read_input says "standard input is closed"
-    sys.stdout = ClosedStream("<stdout>") if (1 in closed or sys.stdout is None) else sys.stdout
+    if 1 in closed or sys.stdout is None:
+        sys.stdout = ClosedStream("<stdout>")
+    elif not isinstance(sys.stdout, (CheckedStdout, ClosedStream)):
+        sys.stdout = CheckedStdout(sys.stdout)
     if not isinstance(sys.stderr, TolerantStream):
         sys.stderr = TolerantStream(None if (2 in closed or sys.stderr is None) else sys.stderr)
 
@@ -164,7 +167,10 @@ class ClosedStream:
     def _fail(self, *args, **kwargs):
         raise OSError(errno.EBADF, "standard output is closed, so the results cannot be written", self.name)
 
-    write = flush = fileno = _fail
+    write = fileno = _fail
+
+    def flush(self):
+        pass  # nothing is ever buffered; the write that failed has been reported
 
     def isatty(self):
         return False
@@ -174,6 +180,34 @@ class ClosedStream:
         return self
 
     closed = True
+
+
+class CheckedStdout:
+    """stdout whose write errors name it (``<stdout>: cannot write the results (No space left on
+    device)``); everything else is the wrapped stream's."""
+
+    def __init__(self, inner, binary=False):
+        self._inner = inner
+        self._binary = binary
+
+    def write(self, data):
+        try:
+            return self._inner.write(data)
+        except OSError as e:
+            raise stdout_errors(e) from None
+
+    def flush(self):
+        try:
+            return self._inner.flush()
+        except OSError as e:
+            raise stdout_errors(e) from None
+
+    @property
+    def buffer(self):
+        return CheckedStdout(self._inner.buffer, binary=True)
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
 
 
 def stdout_errors(e):
