@@ -371,8 +371,6 @@ def memory_estimate(model, spec):
     """Bytes a spec's training needs, roughly: ``weights``; ``training`` (weights, gradients and the
     optimizer's slots); ``activations_per_batch`` (every layer's output and its gradient for one batch
     of ``fit.batch_size``)."""
-    import numpy as np
-
     weights = sum(int(w.size) * w.data.dtype.itemsize for w in model.weights)
     trainable = sum(int(w.size) * w.data.dtype.itemsize for w in model.trainable_weights)
     batch = int(spec["fit"].get("batch_size") or 32)
@@ -382,7 +380,7 @@ def memory_estimate(model, spec):
         shapes = shapes if isinstance(shapes, list) else [shapes]
         for shape in shapes:
             if isinstance(shape, (tuple, list)) and all(isinstance(d, int) for d in shape[1:]):
-                outputs += int(np.prod(shape[1:], dtype=np.int64)) * 4
+                outputs += math.prod(shape[1:]) * 4  # Python ints: a crafted 2**64 cannot overflow
     return {"weights": weights, "training": weights + trainable * (1 + _slots_per_weight(model)),
             "activations_per_batch": 2 * batch * outputs, "batch_size": batch}
 
