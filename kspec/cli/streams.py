@@ -21,8 +21,8 @@ EXIT_INTERRUPTED = 130
 def started_as_program():
     """Whether this process is the ``kspec`` command (the console script or ``python -m kspec``), not a
     Python program that imports the CLI (whose Ctrl-C is its own)."""
-    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
-    return name in ("kspec", "kspec.exe", "__main__.py") or (name == "-m" and "kspec" in sys.modules)
+    path = sys.argv[0] if sys.argv and sys.argv[0] else ""
+    return os.path.basename(path) in ("kspec", "kspec.exe") or path.endswith(os.path.join("kspec", "__main__.py"))
 
 
 def guard_startup():
