@@ -282,7 +282,7 @@ def _npy_header(fp, available, name):
         read = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
             np.lib.format.read_array_header_2_0
         shape, _, dtype = read(fp)
-    except (ValueError, OSError, EOFError, SyntaxError, TypeError) as e:
+    except Exception as e:  # noqa: BLE001 - NumPy's header parser raises many types (TokenError, ...)
         raise DataError(f"truncated or corrupt .npy header: {e}", name, hint="write the file again") from None
     if dtype.hasobject:
         raise DataError("the array holds pickled Python objects (dtype=object)", name, hint=_PICKLE_HINT)

@@ -24,7 +24,7 @@ from kspec.io.errors import ModelFileError
 HEADER_LIMIT = 64512
 
 # Errors h5py raises for unreadable, truncated or damaged files and objects.
-H5_ERRORS = (OSError, KeyError, RuntimeError)
+H5_ERRORS = (OSError, KeyError, RuntimeError, ValueError, TypeError)
 
 
 def kspec_version():
