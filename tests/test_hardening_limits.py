@@ -323,6 +323,14 @@ def test_seed_out_of_range_and_null_loss_name_their_line(tmp_path):
     assert "loss is null" in text and "spec.yaml:" in text
 
 
+def test_empty_loss_mapping_of_a_graph_model_is_a_spec_error(tmp_path):
+    with open(os.path.join(REPO, "configs", "two_input.yaml")) as f:
+        doc = yaml.safe_load(f)
+    doc["compile"]["loss"] = {}
+    doc["data"] = {}
+    assert "a loss is a name or {ClassName: {arguments}}" in spec_error(write(tmp_path, doc))
+
+
 def test_source_key_mappings_need_string_names(tmp_path):
     doc = spec(**{"data.test": {"path": os.path.join(DATA, "iris_test.csv"), "x": {None: "source"}}})
     assert "data.test.x: the names in this mapping are the model's input names" in \

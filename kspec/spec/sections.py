@@ -188,8 +188,8 @@ class SectionRules:
     def _per_output_mapping(self, value):
         """A dict maps output names to values when it has several keys or its one key names a model
         output (``loss: {species: mse}``); otherwise it is one object (``{Huber: {delta: 2}}``)."""
-        if not isinstance(value, dict):
-            return False
+        if not isinstance(value, dict) or not value:
+            return False  # {} is an (empty, wrong) object, reported as such
         if len(value) > 1:
             return True
         model = (self.doc.data or {}).get("model") if isinstance(self.doc.data, dict) else None
