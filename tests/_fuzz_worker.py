@@ -1,7 +1,8 @@
 """Runs kspec commands for the fuzz tests, one per JSON line on stdin, inside one process whose address
 space is limited (RLIMIT_AS: its size at start plus ``KSPEC_FUZZ_MEMORY`` bytes, 1 GiB by default).
 
-Each case ``{"argv": [...], "stdin": PATH or null}`` answers one JSON line ``{"rc", "stderr", "seconds"}``;
+Each case ``{"argv": [...], "stdin": PATH or null}`` answers one JSON line ``{"rc", "stderr", "seconds",
+"cpu"}`` (wall and CPU seconds);
 the parent enforces the time limit (it kills this process when an answer is late).
 """
 import contextlib
@@ -35,7 +36,7 @@ def main():
         case = json.loads(line)
         err, res = io.StringIO(), io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
         stdin = open(case["stdin"], "rb") if case.get("stdin") else io.BytesIO(b"")
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         rc = 0
         saved = sys.stdin, sys.stdout, sys.stderr
         sys.stdin = io.TextIOWrapper(stdin)
@@ -52,7 +53,8 @@ def main():
             sys.stdin, sys.stdout, sys.stderr = saved
             stdin.close()
         text = err.getvalue()
-        out.write(json.dumps({"rc": rc, "stderr": text[-3000:], "seconds": time.perf_counter() - start}) + "\n")
+        out.write(json.dumps({"rc": rc, "stderr": text[-3000:], "seconds": time.perf_counter() - start,
+                              "cpu": time.process_time() - cpu}) + "\n")
         out.flush()
 
 
