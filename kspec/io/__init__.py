@@ -61,11 +61,12 @@ def load_weights(model, path, by_name=False, skip_mismatch=False):
     order, or by layer name with ``by_name``; ``.weights.h5`` pairs by position in the model's layer list.
     ``skip_mismatch`` skips (with a ModelFileWarning) weights whose shapes do not fit.
     """
-    from kspec.io import h5_legacy, weights_h5
+    from kspec.io import h5_legacy, h5utils, weights_h5
     from kspec.io.h5utils import open_for_reading
 
     h5_legacy.require_built(model, path)
     with open_for_reading(path) as f:
+        h5utils.verify_checksum(f, path)
         if "layer_names" in f.attrs:
             h5_legacy.load_weights_from_group(model, f, path, by_name, skip_mismatch)
         elif "model_weights" in f:
