@@ -256,7 +256,8 @@ def test_diverged_weights_are_not_saved_and_not_loaded(trained, tmp_path, monkey
     monkeypatch.setattr(Sequential, "fit", diverging_fit)
     with pytest.raises(ModelFileError, match="not saved: the weights hold NaN or inf values"):
         run.train(spec(), run_dir=str(tmp_path / "nan"), verbose=0)
-    assert not (tmp_path / "nan").exists()
+    with open(tmp_path / "nan" / "run.json") as handle:  # kept (epochs ended) as a failed run, never finished
+        assert json.load(handle)["status"] == "failed"
     monkeypatch.undo()
     loaded = run.load_run(trained)
     loaded.model.layers[0].weights[0].assign(np.full(loaded.model.layers[0].weights[0].shape, np.inf, np.float32))
@@ -358,8 +359,10 @@ def test_model_file_references_need_allow_code(trained, tmp_path, monkeypatch):
     _crafted_model(os.path.join(trained, "model.h5"), target, lambda layers: layers.insert(1, {
         "class_name": "Lambda", "config": {"name": "l", "function": "kspec_probe_mod:double"}}))
     monkeypatch.delenv("KSPEC_ALLOW_CODE", raising=False)
-    with pytest.raises(ModelFileError, match="is a Python reference"):
+    from kspec.user_code import UserCodeError
+    with pytest.raises(UserCodeError, match="--allow-code") as info:  # refused: a usage error, exit 2
         run.load_run(str(target))
+    assert info.value.exit_code == 2
     assert "KSPEC_PROBE_IMPORTED" not in os.environ and "kspec_probe_mod" not in sys.modules
     monkeypatch.setenv("KSPEC_ALLOW_CODE", "1")
     run.load_run(str(target), with_spec=False)

@@ -45,7 +45,7 @@ def trained(tmp_path_factory):
         os.chdir(cwd)
 
 
-RUN_FILES = ["config.yaml", "history.csv", "metrics.json", "model.h5", "preprocessing.json"]
+RUN_FILES = ["config.yaml", "history.csv", "metrics.json", "model.h5", "preprocessing.json", "run.json"]
 
 
 @pytest.mark.parametrize("how", ["closed", "full"])
@@ -210,9 +210,9 @@ def test_ctrl_c_during_a_model_save_is_honoured(tmp_path, monkeypatch):
 def test_ctrl_c_while_predict_writes_its_output_exits_130(trained, monkeypatch):
     from kspec.cli.commands import predict
 
-    def interrupted(lines, stream):
+    def interrupted(header, rows, stream):
         os.kill(os.getpid(), signal.SIGINT)
-        stream.write("\n".join(lines))
-    monkeypatch.setattr(predict, "_write_lines", interrupted)
+        stream.write("\n".join(",".join(map(str, row)) for row in rows))
+    monkeypatch.setattr(predict, "_write_csv", interrupted)
     result = CliRunner().invoke(cli, ["predict", trained, IRIS_TEST])
     assert result.exit_code == 130 and "interrupted" in result.stderr

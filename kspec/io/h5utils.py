@@ -18,6 +18,7 @@ import numpy as np
 
 from kspec.backend import memory
 from kspec.io.errors import ModelFileError
+from kspec.errors import KspecError
 
 # HDF5 object headers hold at most this many bytes of attributes; Keras splits longer string lists into
 # ``name0``, ``name1``, ... (``HDF5_OBJECT_HEADER_LIMIT`` in Keras).
@@ -55,8 +56,8 @@ def open_for_reading(path):
     try:
         with deferred_interrupts(), f:
             yield f
-    except ModelFileError:
-        raise
+    except KspecError:
+        raise  # already a clear error (a model-file error, user code refused or failing, a budget)
     except H5_ERRORS as exc:
         raise ModelFileError(f"damaged HDF5 file ({_short(exc)})", path) from None
 

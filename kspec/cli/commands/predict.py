@@ -94,7 +94,9 @@ def write_outputs(outputs, fmt, stream):
         _write_binary(outputs, fmt, stream)
         return
     n = len(next(iter(outputs.values())))
-    texts = {name: np.asarray(p).reshape(n, -1).astype(str) for name, p in outputs.items()}
+    # each sample flattened (an explicit width: reshape(0, -1) of no samples is ambiguous)
+    texts = {name: np.asarray(p).reshape(n, int(np.prod(np.shape(p)[1:], dtype=int))).astype(str)
+             for name, p in outputs.items()}
     several = len(outputs) > 1
     if fmt == "csv":
         header = [f"{name}_{i}" for name, t in texts.items() for i in range(t.shape[1])] if several else None
@@ -163,7 +165,3 @@ class _Unseekable:
     def __init__(self, raw):
         self.write = raw.write
 
-
-def _write_lines(lines, stream):
-    stream.write("\n".join(lines) + ("\n" if lines else ""))
-    stream.flush()
