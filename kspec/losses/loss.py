@@ -72,8 +72,9 @@ def apply_mask(sample_weight, mask, dtype, reduction):
     xp = backend.xp
     mask = xp.asarray(mask).astype(bool)
     if reduction in ("mean", "sum_over_batch_size"):
-        valid = mask.sum()
-        scale = dtype.type(mask.size) / dtype.type(valid) if valid else dtype.type(0)
+        # No branch on the count (a device round trip): with nothing valid the mask zeroes every entry anyway.
+        valid = mask.sum().astype(dtype)
+        scale = dtype.type(mask.size) / xp.maximum(valid, dtype.type(1))
         float_mask = xp.where(mask, scale, dtype.type(0)).astype(dtype)
     else:
         float_mask = mask.astype(dtype)

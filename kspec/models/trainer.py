@@ -112,7 +112,7 @@ class Trainer:
             sw = sample_weight.get(spec.name) if isinstance(sample_weight, dict) else sample_weight
             value = spec.loss(target, out, sw)
             if track and spec.name in self._output_loss_trackers:
-                self._output_loss_trackers[spec.name].update_state(float(value.data), len(target))
+                self._output_loss_trackers[spec.name].update_state(value.data, len(target))
             if spec.weight != 1.0:
                 value = value * spec.weight
             total = value if total is None else total + value
@@ -151,13 +151,13 @@ class Trainer:
                                         for v in variables])
         for v in variables:
             v.grad = None
-        self._update_metrics(y, y_pred, sample_weight, da.num_samples(x), float(loss.data))
+        self._update_metrics(y, y_pred, sample_weight, da.num_samples(x), loss.data)
 
     def test_step(self, x, y, sample_weight=None):
         with no_grad():
             y_pred = self(x, training=False)
             loss = self.compute_loss(x, y, y_pred, sample_weight)
-        self._update_metrics(y, y_pred, sample_weight, da.num_samples(x), float(loss.data))
+        self._update_metrics(y, y_pred, sample_weight, da.num_samples(x), loss.data)
 
     def predict_step(self, x):
         with no_grad():
@@ -328,10 +328,10 @@ class Trainer:
             if self.stop_predicting:
                 break
         cbs.on_predict_end()
-        xp = backend.xp
+        xp, host = backend.xp, backend.to_numpy  # joined on the device, then one copy to the host
         if parts and isinstance(parts[0], list):
-            return [xp.concatenate([p[i] for p in parts]) for i in range(len(parts[0]))]
-        return xp.concatenate(parts) if parts else xp.zeros((0,), dtype=backend.floatx)
+            return [host(xp.concatenate([p[i] for p in parts])) for i in range(len(parts[0]))]
+        return host(xp.concatenate(parts)) if parts else backend.host.zeros((0,), dtype=backend.floatx)
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One training step on one batch; returns the batch's logs (like evaluate's return)."""
@@ -354,7 +354,8 @@ class Trainer:
         return self._step_result(return_dict)
 
     def predict_on_batch(self, x):
-        return self.predict_step(x)
+        out = self.predict_step(x)
+        return [backend.to_numpy(o) for o in out] if isinstance(out, list) else backend.to_numpy(out)
 
     def _step_result(self, return_dict):
         from kspec.models import callbacks as callbacks_mod

@@ -87,7 +87,7 @@ def power(a, exponent):
         ga = unbroadcast(g * b.data * a.data ** (b.data - 1), a.shape) if a.requires_grad else None
         gb = None
         if b.requires_grad:
-            with backend.xp.errstate(divide="ignore", invalid="ignore"):
+            with backend.errstate(divide="ignore", invalid="ignore"):
                 log_a = backend.xp.where(a.data > 0, backend.xp.log(backend.xp.where(a.data > 0, a.data, 1)), 0)
             gb = unbroadcast(g * out * log_a, b.shape)
         return ga, gb

@@ -20,7 +20,6 @@ initial h, rows 1..R the outputs in processing order (R = T, or R = 1, only the 
 ``return_sequences``), then the S final states (h; c for the LSTM). Slice it with :func:`sequence_outputs`,
 :func:`last_output` and :func:`final_states`, which give the usual batch-major views.
 """
-import contextlib
 
 from kspec import backend
 from kspec.engine.ops import workspace
@@ -84,8 +83,7 @@ ACTIVATIONS = {
 
 def _quiet():
     """exp(-x) of a very negative gate overflows to inf and the sigmoid correctly gives 0: no warning."""
-    errstate = getattr(backend.xp, "errstate", None)
-    return errstate(over="ignore") if errstate is not None else contextlib.nullcontext()
+    return backend.errstate(over="ignore")
 
 
 # -- the cells: forward step, backward step and weight gradients on time-major, feature-major buffers -------
