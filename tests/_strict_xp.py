@@ -27,7 +27,7 @@ class StrictArray:
 
     def __init__(self, a, base=None):
         self._a = a
-        self._base = base  # the array this one is a view of, kept alive as CuPy's .base does
+        self._base = base  # the array owning the memory of this view, kept alive as CuPy's .base does
 
     # -- what CuPy refuses or counts ------------------------------------------------------------------
     def __array__(self, *args, **kwargs):
@@ -91,10 +91,16 @@ class StrictArray:
         return self._a.size
 
     @property
+    def base(self):
+        return self._base
+
+    @property
     def T(self):
         return _wrap(self._a.T, self)
 
     def __getattr__(self, name):
+        if name.startswith("__"):  # __array_interface__, __array_struct__, ...: no back door to NumPy
+            raise AttributeError(name)
         value = getattr(self._a, name)
         if not callable(value):
             return _wrap(value, self)
@@ -170,8 +176,9 @@ def _unwrap(obj, host_ok=False):
 def _wrap(obj, parent=None):
     """NumPy results become strict arrays (NumPy scalars become 0-d arrays, as CuPy returns them)."""
     if isinstance(obj, np.ndarray):
-        base = parent if parent is not None and obj.base is not None else None
-        return StrictArray(obj, base)
+        if parent is None or obj.base is None:
+            return StrictArray(obj)
+        return StrictArray(obj, parent if parent._base is None else parent._base)  # the memory's owner
     if isinstance(obj, np.generic):
         return StrictArray(np.asarray(obj))
     if isinstance(obj, tuple):

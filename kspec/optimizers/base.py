@@ -183,7 +183,7 @@ class Optimizer:
             if name == "learning_rate":
                 self._learning_rate = backend.f32(value)
             else:
-                arr[...] = value
+                arr[...] = backend.to_device(value)  # file data enters the device here
 
     # -- weight decay exclusions -----------------------------------------------------------------------
     def exclude_from_weight_decay(self, var_list=None, var_names=None):
