@@ -3,7 +3,7 @@ import sys
 
 import click
 
-from kspec.cli.commands._common import allow_code_option, echo_json, set_option
+from kspec.cli.commands._common import allow_code_option, device_option, echo_json, set_option
 
 
 @click.command("evaluate", short_help="Loss and metrics of a trained model, as JSON.", epilog="""\b
@@ -20,6 +20,7 @@ Examples:
 @click.option("--batch-size", type=click.IntRange(min=1), help="Batch size (default: the spec's).")
 @click.option("--verbose", "-v", is_flag=True, help="Show a progress bar on stderr.")
 @allow_code_option
+@device_option
 def command(target, data, overrides, batch_size, verbose):
     """Evaluate a trained model on the spec's test split (or on --data) and print the loss and
     metrics as one JSON object on stdout."""

@@ -3,7 +3,7 @@ import sys
 
 import click
 
-from kspec.cli.commands._common import allow_code_option
+from kspec.cli.commands._common import allow_code_option, device_option
 from kspec.data.formats import STREAM_FORMATS
 
 OUTPUT_FORMATS = ("csv", "npy", "npz", "jsonl")
@@ -39,6 +39,7 @@ line; one that starts with pad_sequences reads token ids, one sequence per line 
                    "model trained on named labels), else the index.")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Batch size (default 32).")
 @allow_code_option
+@device_option
 def command(target, input_path, input_format, output_format, as_classes, batch_size):
     """Predict with a trained model. Reads samples from INPUT or stdin (-), applies the run's input
     preprocessing, and writes one prediction per sample to stdout.

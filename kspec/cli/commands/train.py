@@ -3,14 +3,15 @@ import sys
 
 import click
 
-from kspec.cli.commands._common import allow_code_option, echo_json, set_option
+from kspec.cli.commands._common import allow_code_option, device_option, echo_json, set_option
 
 
 @click.command("train", short_help="Train a spec and write a run folder.", epilog="""\b
 Examples:
   kspec train configs/quickstart.yaml
   kspec train configs/fashion_mlp.yaml --set fit.epochs=3 --run-dir runs/fmnist3
-  kspec train configs/quickstart.yaml -q | jq .metrics.accuracy""")
+  kspec train configs/quickstart.yaml -q | jq .metrics.accuracy
+  kspec train configs/fashion_cnn.yaml --device gpu      # CuPy on an NVIDIA GPU (pip install 'kspec[gpu]')""")
 @click.argument("config", metavar="CONFIG")
 @click.option("--run-dir", metavar="DIR",
               help="The run folder (default runs/<name>). An existing folder is never overwritten: "
@@ -20,6 +21,7 @@ Examples:
               help="Start from the weights in FILE (.h5 or .weights.h5) instead of model.weights.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (fit verbose 0).")
 @allow_code_option
+@device_option
 def command(config, run_dir, overrides, init_weights, quiet):
     """Train the model that CONFIG describes.
 
