@@ -230,3 +230,80 @@ def test_device_selection(monkeypatch):
 
 def test_auto_picks_the_gpu_when_one_is_found(gpu_standin):
     assert backend.use_device("auto") == "gpu" and backend.xp is strict and backend.device() == "gpu"
+
+
+_NEEDS_VALUE = {"SensitivityAtSpecificity": "specificity", "SpecificityAtSensitivity": "sensitivity",
+                "PrecisionAtRecall": "recall", "RecallAtPrecision": "precision"}
+
+
+def _labels_and_predictions(sparse):
+    rng = np.random.default_rng(5)
+    logits = rng.normal(size=(12, 4)).astype(np.float32)
+    probs = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    ids = rng.integers(0, 4, 12)
+    y = ids if sparse else np.eye(4, dtype=np.float32)[ids]
+    weights = rng.uniform(0.5, 2, 12).astype(np.float32)
+    return y, probs.astype(np.float32), weights
+
+
+def _metric_results(name, device):
+    from kspec import registry
+    backend.use_device(device)
+    try:
+        cls = registry.lookup("metric", name)
+        metric = cls(**({_NEEDS_VALUE[name]: 0.5} if name in _NEEDS_VALUE else {}))
+        y, p, w = _labels_and_predictions("sparse" in name.lower())
+        y, p, w = backend.to_device(y), backend.to_device(p), backend.to_device(w)
+        strict.forbid_syncs = device == "gpu"
+        if name in ("Sum", "Mean"):
+            metric.update_state(p, w[:, None])
+            metric.update_state(p)
+        else:
+            metric.update_state(y, p, w)
+            metric.update_state(y, p)
+        strict.forbid_syncs = False
+        return metric.result()
+    finally:
+        strict.forbid_syncs = False
+        backend.set_array_module(np)
+
+
+def _loss_value_and_gradient(name, device):
+    from kspec import losses
+    from kspec.engine import Tensor
+    backend.use_device(device)
+    try:
+        y, p, w = _labels_and_predictions("sparse" in name.lower())
+        pred = Tensor(backend.to_device(p), requires_grad=True)
+        strict.forbid_syncs = device == "gpu"
+        value = losses.get(name)(backend.to_device(y), pred, backend.to_device(w))
+        value.backward()
+        strict.forbid_syncs = False
+        return backend.to_numpy(value.data), backend.to_numpy(pred.grad)
+    finally:
+        strict.forbid_syncs = False
+        backend.set_array_module(np)
+
+
+def test_every_metric_updates_on_the_device_with_numpys_numbers(gpu_standin):
+    from kspec import registry
+    for name in registry.names("metric", aliases=False):
+        on_cpu, on_device = _metric_results(name, "cpu"), _metric_results(name, "gpu")
+        np.testing.assert_array_equal(np.asarray(on_device), np.asarray(on_cpu), err_msg=name)
+        assert type(on_device) is type(on_cpu), name
+
+
+def test_every_loss_and_its_gradient_on_the_device_with_numpys_numbers(gpu_standin):
+    from kspec import registry
+    for name in registry.names("loss", aliases=False):
+        (v0, g0), (v1, g1) = _loss_value_and_gradient(name, "cpu"), _loss_value_and_gradient(name, "gpu")
+        np.testing.assert_array_equal(v1, v0, err_msg=name)
+        np.testing.assert_array_equal(g1, g0, err_msg=name)
+
+
+def test_class_and_sample_weights_reach_the_device(gpu_standin, mirrored_rng):
+    def build():
+        model, x, y, fit = _mlp()
+        return model, x, y, dict(fit, class_weight={0: 1.0, 1: 2.0, 2: 0.5})
+
+    _assert_same(_on("cpu", build), _on("gpu", build))

@@ -126,8 +126,9 @@ class EpochIterator:
 
 
 def class_weight_to_sample_weight(y, class_weight):
-    """Per-sample weights from a {class: weight} map: the class is argmax for one-hot y, else round(y)."""
-    xp = backend.xp
+    """Per-sample weights from a {class: weight} map: the class is argmax for one-hot y, else round(y).
+    Host data preparation: the weights reach the device with each batch."""
+    xp = backend.host
     y = backend.to_numpy(y)
     classes = y.argmax(-1) if y.ndim > 1 and y.shape[-1] > 1 else xp.round(y.reshape(len(y), -1)[:, 0])
     weights = xp.ones(len(y), dtype=backend.floatx)

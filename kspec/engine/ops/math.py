@@ -203,8 +203,11 @@ def clip(a, low, high):
     dtype = a.dtype if a.dtype.kind == "f" else backend.floatx
     share = ((a.data > low) & (a.data < high)).astype(dtype)
     at_bound = (a.data == low) | (a.data == high)
-    if at_bound.any():
-        share[at_bound] = dtype.type(0.5) if hasattr(dtype, "type") else 0.5
+    half = dtype.type(0.5) if hasattr(dtype, "type") else 0.5
+    if xp is not backend.host:
+        share = xp.where(at_bound, half, share)  # a device never branches on its own values
+    elif at_bound.any():
+        share[at_bound] = half
     return make(out, (a,), lambda g: (g * share,), "clip")
 
 
