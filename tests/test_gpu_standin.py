@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from _strict_xp import StrictArray, strict, wrap_host_generator
-from kspec import backend, layers, run
+from kspec import activations, backend, layers, run
 from kspec.engine.ops import workspace
 from kspec.models import Callback, Sequential
 from kspec.optimizers import SGD, Adam, RMSprop
@@ -307,3 +307,82 @@ def test_class_and_sample_weights_reach_the_device(gpu_standin, mirrored_rng):
         return model, x, y, dict(fit, class_weight={0: 1.0, 1: 2.0, 2: 0.5})
 
     _assert_same(_on("cpu", build), _on("gpu", build))
+
+
+def _layer_cases():
+    from kspec import registry
+    L = layers
+    cases = [(lambda name=name: L.Activation(name), (3, 6)) for name in registry.names("activation", aliases=False)
+             if name != "threshold"]  # threshold needs its arguments
+    cases.append((lambda: L.Activation(lambda x: activations.threshold(x, 0.2, -1.0)), (3, 6)))
+    cases += [
+        (lambda: L.Dense(4, kernel_regularizer="l1_l2", bias_regularizer="l2", activity_regularizer="l1",
+                         kernel_constraint="max_norm", bias_constraint="non_neg"), (3, 5)),
+        (lambda: L.Dense(4, kernel_constraint={"class_name": "MinMaxNorm", "config": {}},
+                         kernel_regularizer={"class_name": "OrthogonalRegularizer", "config": {}}), (3, 5)),
+        (lambda: L.Dense(4, kernel_constraint="unit_norm", kernel_initializer="orthogonal"), (3, 5)),
+        (lambda: L.PReLU(), (3, 4, 2)), (lambda: L.LeakyReLU(0.2), (3, 4)), (lambda: L.ELU(), (3, 4)),
+        (lambda: L.ReLU(max_value=1.0, threshold=0.1), (3, 4)), (lambda: L.Softmax(), (3, 4)),
+        (lambda: L.Reshape((2, 6)), (3, 3, 4)), (lambda: L.Permute((2, 1)), (3, 4, 5)),
+        (lambda: L.RepeatVector(3), (2, 4)), (lambda: L.Flatten(), (2, 3, 4)),
+        (lambda: L.ZeroPadding1D(2), (2, 5, 3)), (lambda: L.ZeroPadding2D(((1, 0), (2, 1))), (2, 4, 4, 3)),
+        (lambda: L.Cropping1D((1, 2)), (2, 6, 3)), (lambda: L.Cropping2D(((1, 1), (0, 2))), (2, 5, 6, 3)),
+        (lambda: L.UpSampling1D(2), (2, 4, 3)), (lambda: L.UpSampling2D(2), (2, 3, 3, 2)),
+        (lambda: L.MaxPooling1D(2), (2, 6, 3)), (lambda: L.GlobalMaxPooling1D(), (2, 6, 3)),
+        (lambda: L.GlobalAveragePooling2D(), (2, 4, 4, 3)), (lambda: L.MaxPooling2D(2, strides=1), (2, 5, 5, 3)),
+        (lambda: L.TimeDistributed(L.Dense(3)), (2, 4, 5)), (lambda: L.ActivityRegularization(0.1, 0.1), (3, 4)),
+        (lambda: L.BatchNormalization(momentum=0.5), (6, 4)), (lambda: L.LayerNormalization(), (3, 4, 5)),
+        (lambda: L.Conv2D(3, 2, strides=2, groups=1, activation="relu"), (2, 6, 6, 2)),
+        (lambda: L.Conv2D(4, 3, groups=2, padding="same"), (2, 5, 5, 4)),
+        (lambda: L.Conv1D(3, 3, padding="same", dilation_rate=2, activation="relu"), (2, 9, 2)),
+        (lambda: L.SimpleRNN(4, return_sequences=True, go_backwards=True), (2, 5, 3)),
+        (lambda: L.LSTM(4, activation="relu", use_bias=False, unit_forget_bias=False), (2, 5, 3)),
+        (lambda: L.GRU(4, reset_after=False, return_state=True), (2, 5, 3)),
+        (lambda: L.Bidirectional(L.GRU(3, return_sequences=True), merge_mode="ave"), (2, 4, 3)),
+    ]
+    for merge in ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"):
+        cases.append((lambda merge=merge: getattr(L, merge)(), [(3, 4), (3, 4)]))
+    cases.append((lambda: L.Dot(axes=1, normalize=True), [(3, 4), (3, 4)]))
+    return cases
+
+
+def _layer_step(factory, shape, device):
+    from kspec.engine import Tensor
+    backend.use_device(device)
+    try:
+        backend.set_seed(3)
+        rng = np.random.default_rng(3)
+        shapes = shape if isinstance(shape, list) else [shape]
+        inputs = [Tensor(backend.to_device(rng.normal(size=s).astype(np.float32)), requires_grad=True)
+                  for s in shapes]
+        layer = factory()
+        strict.forbid_syncs = device == "gpu"
+        out = layer(inputs if isinstance(shape, list) else inputs[0], training=True)
+        outs = out if isinstance(out, (list, tuple)) else [out]
+        total = None
+        for o in outs:
+            term = (o * o).sum()
+            total = term if total is None else total + term
+        for penalty in layer.losses:
+            total = total + penalty
+        total.backward()
+        strict.forbid_syncs = False
+        for w in layer.trainable_weights:
+            if w.constraint is not None:
+                w.data[...] = w.constraint(w.data)
+        arrays = [o.data for o in outs] + [t.grad for t in inputs] + [w.data for w in layer.weights]
+        return [None if a is None else backend.to_numpy(a) for a in arrays]
+    finally:
+        strict.forbid_syncs = False
+        backend.set_array_module(np)
+
+
+@pytest.mark.parametrize("case", range(len(_layer_cases())))
+def test_layers_forward_backward_on_the_device(case, gpu_standin):
+    factory, shape = _layer_cases()[case]
+    on_cpu, on_device = _layer_step(factory, shape, "cpu"), _layer_step(factory, shape, "gpu")
+    assert len(on_cpu) == len(on_device)
+    for a, b in zip(on_cpu, on_device):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_array_equal(b, a)
