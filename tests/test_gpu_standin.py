@@ -386,3 +386,27 @@ def test_layers_forward_backward_on_the_device(case, gpu_standin):
         assert (a is None) == (b is None)
         if a is not None:
             np.testing.assert_array_equal(b, a)
+
+
+_OPTIMIZERS = [
+    ("SGD", {"momentum": 0.9, "nesterov": True, "weight_decay": 0.01}), ("Adam", {"amsgrad": True, "clipvalue": 0.5}),
+    ("Adam", {"global_clipnorm": 0.1, "use_ema": True, "ema_overwrite_frequency": 2}),
+    ("AdamW", {}), ("Adamax", {"clipnorm": 0.1}), ("Nadam", {"loss_scale_factor": 4.0}),
+    ("RMSprop", {"momentum": 0.5, "centered": True}), ("Adagrad", {"gradient_accumulation_steps": 2}),
+    ("Adadelta", {"learning_rate": 1.0}),
+]
+
+
+@pytest.mark.parametrize("name,kwargs", _OPTIMIZERS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(_OPTIMIZERS)])
+def test_optimizers_step_on_the_device(name, kwargs, gpu_standin, mirrored_rng):
+    from kspec import optimizers
+
+    def build():
+        rng = np.random.default_rng(6)
+        x = rng.normal(size=(20, 5)).astype(np.float32)
+        y = rng.normal(size=(20, 2)).astype(np.float32)
+        model = Sequential([layers.InputLayer(shape=(5,)), layers.Dense(6, activation="tanh"), layers.Dense(2)])
+        model.compile(optimizer=optimizers.get({"class_name": name, "config": dict(kwargs)}), loss="mse")
+        return model, x, y, {"batch_size": 5, "epochs": 2}
+
+    _assert_same(_on("cpu", build), _on("gpu", build))

@@ -304,6 +304,9 @@ class Optimizer:
             c = backend.f32(self.global_clipnorm)
             one = backend.f32(1.0)
             norm = xp.sqrt(xp.sum(xp.stack([xp.sum(xp.square(g)) for g in grads])))
+            if xp is not backend.host:  # the same rule, chosen on the device (1 / 0 = inf there)
+                scale = c * xp.minimum(one / norm, backend.f32(1.0 / self.global_clipnorm))
+                return [g * xp.where(xp.isfinite(norm), scale, backend.f32(math.nan)) for g in grads]
             if not math.isfinite(float(norm)):
                 scale = backend.f32(math.nan)
             else:
