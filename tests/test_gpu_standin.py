@@ -273,10 +273,11 @@ def _loss_value_and_gradient(name, device):
     from kspec.engine import Tensor
     backend.use_device(device)
     try:
-        y, p, w = _labels_and_predictions("sparse" in name.lower())
+        y, p, w = _labels_and_predictions("sparse" in str(name).lower())
         pred = Tensor(backend.to_device(p), requires_grad=True)
         strict.forbid_syncs = device == "gpu"
-        value = losses.get(name)(backend.to_device(y), pred, backend.to_device(w))
+        loss = losses.get(name) if isinstance(name, str) else name()
+        value = loss(backend.to_device(y), pred, backend.to_device(w))
         value.backward()
         strict.forbid_syncs = False
         return backend.to_numpy(value.data), backend.to_numpy(pred.grad)
@@ -295,10 +296,13 @@ def test_every_metric_updates_on_the_device_with_numpys_numbers(gpu_standin):
 
 def test_every_loss_and_its_gradient_on_the_device_with_numpys_numbers(gpu_standin):
     from kspec import registry
-    for name in registry.names("loss", aliases=False):
+    from kspec import losses
+    weighted_mean = [lambda: losses.MeanSquaredError(reduction="mean_with_sample_weight"),
+                     lambda: losses.CategoricalCrossentropy(reduction="mean_with_sample_weight")]
+    for name in registry.names("loss", aliases=False) + weighted_mean:
         (v0, g0), (v1, g1) = _loss_value_and_gradient(name, "cpu"), _loss_value_and_gradient(name, "gpu")
-        np.testing.assert_array_equal(v1, v0, err_msg=name)
-        np.testing.assert_array_equal(g1, g0, err_msg=name)
+        np.testing.assert_array_equal(v1, v0, err_msg=str(name))
+        np.testing.assert_array_equal(g1, g0, err_msg=str(name))
 
 
 def test_class_and_sample_weights_reach_the_device(gpu_standin, mirrored_rng):

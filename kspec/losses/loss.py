@@ -94,6 +94,10 @@ def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
         return total
     if reduction == "mean_with_sample_weight" and sample_weight is not None:
         divisor = sample_weight.sum(dtype=values.dtype)
+        if backend.xp is not backend.host:  # divide_no_nan without reading the divisor back
+            nonzero = divisor != 0
+            quotient = ops.divide(total, Tensor(backend.xp.where(nonzero, divisor, values.dtype.type(1))))
+            return ops.where(Tensor(nonzero), quotient, 0.0)
     else:
         divisor = values.dtype.type(values.size)
     if divisor == 0:
