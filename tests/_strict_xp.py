@@ -8,7 +8,8 @@ go wrong unnoticed on a CPU-only machine:
 - functions, ufuncs and operators refuse host ``numpy.ndarray`` operands (NumPy scalars are fine);
 - there is no ``errstate``;
 - ``.get()`` copies to the host; ``asarray``/``array`` copy host data in (a transfer, never an alias).
-Every read back to the host (``get``, ``item``, ``float``, ``int``, ``bool``, ``tolist``) is counted in
+Every read back to the host (``get``, ``item``, ``float``, ``int``, ``bool``, ``tolist``, and what CuPy reads
+back implicitly: boolean-mask indexing, ``nonzero`` and other results sized by the data) is counted in
 ``strict.syncs``, or refused while ``strict.forbid_syncs`` is set, so a test can check that a training step
 reads nothing back.
 """
@@ -106,10 +107,13 @@ class StrictArray:
             return _wrap(value, self)
 
         def method(*args, **kwargs):
+            _refuse_numpy_only_arguments(name, kwargs)
             return _wrap(value(*_unwrap(args), **_unwrap(kwargs)), self)
         return method
 
     def __getitem__(self, key):
+        if any(isinstance(k, StrictArray) and k.dtype == bool for k in (key if isinstance(key, tuple) else (key,))):
+            _sync()  # a boolean mask's result size lives on the device: CuPy reads it back
         return _wrap(self._a[_unwrap(key)], self)
 
     def __setitem__(self, key, value):
@@ -199,6 +203,16 @@ def _call(func, args, kwargs, host_ok=False):
     return _wrap(result, parent)
 
 
+_SIZED_BY_DATA = {"nonzero", "flatnonzero", "argwhere", "unique", "extract", "compress"}
+_REDUCTIONS = {"sum", "mean", "max", "min", "amax", "amin", "prod", "any", "all", "nansum", "nanmax", "nanmin"}
+
+
+def _refuse_numpy_only_arguments(name, kwargs):
+    """CuPy's reductions take no ``initial=`` or ``where=``."""
+    if name in _REDUCTIONS and ("initial" in kwargs or "where" in kwargs):
+        raise TypeError(f"{name}() got an unexpected keyword argument (CuPy has no initial=/where= there)")
+
+
 class _StrictFunction:
     """A NumPy function or ufunc behind the wall (ufunc methods such as ``add.at`` too)."""
 
@@ -208,6 +222,9 @@ class _StrictFunction:
         self.__name__ = getattr(func, "__name__", "function")
 
     def __call__(self, *args, **kwargs):
+        _refuse_numpy_only_arguments(self.__name__, kwargs)
+        if self.__name__ in _SIZED_BY_DATA or (self.__name__ == "where" and len(args) == 1):
+            _sync()  # the output's size depends on the data: CuPy reads it back
         return _call(self._func, args, kwargs, self._host_ok)
 
     def __getattr__(self, name):

@@ -209,7 +209,13 @@ def test_the_standin_is_as_strict_as_cupy():
         strict.maximum(a, np.zeros(6, dtype=np.float32))
     with pytest.raises(AttributeError):
         strict.errstate
+    with pytest.raises(TypeError):
+        strict.max(a, initial=0)
     assert isinstance(a.sum(), StrictArray) and a.sum().ndim == 0 and isinstance(a[0], StrictArray)
+    before = strict.syncs
+    a[a > 2]
+    strict.flatnonzero(a)
+    assert strict.syncs == before + 2  # CuPy reads a mask's or nonzero's size back
     host = a.get()
     host[0] = 99
     assert type(host) is np.ndarray and float(a[0]) == 0.0
