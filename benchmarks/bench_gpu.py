@@ -66,7 +66,8 @@ def main():
     problems = [p for p in (_probe(sys.executable, PROBE_KSPEC, cpu_env, "kspec"),
                             _probe(args.torch_python, PROBE_TORCH, env, "torch")) if p]
     if problems:
-        print("bench_gpu: needs CuPy and an NVIDIA GPU for kspec, and a PyTorch that sees the GPU:", file=sys.stderr)
+        print("bench_gpu: needs CuPy and an NVIDIA GPU for kspec, and a PyTorch that sees the GPU:",
+              file=sys.stderr)
         for p in problems:
             print(f"  {p}", file=sys.stderr)
         sys.exit(1)
@@ -79,7 +80,8 @@ def main():
         entry["torch_gpu"] = _side(os.path.join(HERE, "torch_gpu_peer.py"), [name, args.epochs, bench_dir], env,
                                    python=args.torch_python)
         print(f"{name} torch_gpu: {entry['torch_gpu']['epoch_s']}", file=sys.stderr, flush=True)
-        entry["ratio_to_torch_gpu"] = round(entry["kspec_gpu"]["best_epoch_s"] / entry["torch_gpu"]["best_epoch_s"], 3)
+        best = entry["kspec_gpu"]["best_epoch_s"], entry["torch_gpu"]["best_epoch_s"]
+        entry["ratio_to_torch_gpu"] = round(best[0] / best[1], 3)
         if name == "mlp" and not args.no_cpu_baseline:
             entry["kspec_cpu"] = _side(kspec_script, [args.epochs], cpu_env)
             entry["gpu_speedup_over_cpu"] = round(entry["kspec_cpu"]["best_epoch_s"]

@@ -66,5 +66,7 @@ for e in range(epochs):
     model.eval()
     start = time.perf_counter()
     with torch.no_grad():
-        acc = (torch.cat([model(xt[i:i + 1000]).argmax(1) for i in range(0, len(xt), 1000)]) == yt).float().mean().item()
-    print(f"epoch {e + 1} train_s {seconds:.3f} test_acc {acc:.4f} eval_s {time.perf_counter() - start:.3f}", flush=True)
+        labels = torch.cat([model(xt[i:i + 1000]).argmax(1) for i in range(0, len(xt), 1000)])
+    acc = (labels == yt).float().mean().item()
+    print(f"epoch {e + 1} train_s {seconds:.3f} test_acc {acc:.4f} eval_s {time.perf_counter() - start:.3f}",
+          flush=True)

@@ -38,7 +38,7 @@ def take(tag, shape, dtype=None, zero=False):
     shape = tuple(int(s) for s in shape)
     if not enabled:
         return xp.zeros(shape, dtype=dtype) if zero else xp.empty(shape, dtype=dtype)
-    key = (xp.__name__, tag, shape, xp.dtype(dtype).str)  # a switched array module never gets a stale buffer
+    key = (xp.__name__, tag, shape, xp.dtype(dtype).str)  # a switched module never gets a stale buffer
     pool = _pools.get(key)
     if pool is None:
         pool = _pools[key] = []
