@@ -54,7 +54,7 @@ def _align(a, b):
     the lower-rank one gets trailing unit axes, so per-sample weights apply to every step of a sequence
     (where Keras raises)."""
     try:
-        backend.xp.broadcast_shapes(tuple(a.shape), tuple(b.shape))
+        backend.host.broadcast_shapes(tuple(a.shape), tuple(b.shape))  # shape arithmetic, on the host
         return a, b
     except ValueError:
         while a.ndim < b.ndim:
