@@ -58,6 +58,13 @@ def _code_scoped(fn):
     return scoped
 
 
+def use_device(device=None):
+    """Run the engine on "cpu" (NumPy), "gpu" (CuPy) or "auto"; None reads ``KSPEC_DEVICE``. Asking for a GPU
+    that isn't there raises ``backend.DeviceError`` (a ValueError). Returns "cpu" or "gpu"."""
+    from kspec import backend
+    return backend.use_device(device)
+
+
 def load_spec(config, overrides=()):
     """``(doc, spec)``: load a spec (a file path, a dict or a SpecDocument), apply ``--set``
     overrides and resolve it. Raises SpecError listing every problem."""

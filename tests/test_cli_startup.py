@@ -16,7 +16,7 @@ CONFIGS = os.path.join(REPO, "configs")
 # Packages the predict path must not import (a module or any of its submodules).
 NOT_ON_PREDICT_PATH = ("kspec.optimizers", "kspec.losses", "kspec.metrics", "kspec.models.callbacks",
                        "kspec.models.monitor_callbacks", "kspec.models.progbar", "kspec.models.summary",
-                       "kspec.spec", "kspec.io.weights_h5", "yaml")
+                       "kspec.spec", "kspec.io.weights_h5", "yaml", "cupy")
 # What predicting a Sequential model does need: proof that the command really ran.
 NEEDED = ("numpy", "h5py", "kspec.io.h5_legacy", "kspec.models.model", "kspec.data.preprocessor")
 

@@ -4,7 +4,6 @@ A layer states its arguments once, in its ``__init__`` signature (with Keras 3's
 The base class records the bound arguments of the most-derived ``__init__``, so ``get_config``,
 ``from_config``, the spec validator and the Keras ``model_config`` all come from that one statement.
 """
-import contextlib
 import functools
 import inspect
 import warnings
@@ -620,8 +619,7 @@ def _probe(input_shape, free=1):
 
 def _quiet_math():
     """Silence floating-point warnings while probing with zeros (e.g. log(0) in a Lambda)."""
-    errstate = getattr(backend.xp, "errstate", None)
-    return errstate(all="ignore") if errstate is not None else contextlib.nullcontext()
+    return backend.errstate(all="ignore")
 
 
 def warn_legacy(message):

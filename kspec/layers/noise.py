@@ -92,8 +92,7 @@ class GaussianNoise(Layer):
     def call(self, inputs, training=False):
         if not training or self.stddev == 0:
             return inputs
-        rng = self._rng if self._rng is not None else backend.generator()
-        noise = rng.standard_normal(inputs.shape, dtype=backend.floatx) * backend.f32(self.stddev)
+        noise = backend.random_normal(inputs.shape, self._rng) * backend.f32(self.stddev)
         return ops.add(inputs, noise.astype(inputs.dtype, copy=False))
 
     def compute_output_shape(self, input_shape):

@@ -224,8 +224,7 @@ class RNN(Layer):
         return seq, outputs[-1], states
 
     def _dropout_mask(self, shape, rate, dtype):
-        rng = self._rng if self._rng is not None else backend.generator()
-        keep = rng.random(shape, dtype=backend.floatx) >= backend.floatx(rate)
+        keep = backend.random_uniform(shape, self._rng) >= backend.floatx(rate)
         return keep.astype(dtype) * dtype.type(1.0 / (1.0 - rate))
 
     def _project(self, x, weight, masks, bias=None):

@@ -247,10 +247,9 @@ def log_cosh(y_true, y_pred):
 # -- hinge --------------------------------------------------------------------------------------------
 
 def _hinge_labels(y_true):
-    """Labels in {0, 1} (all of them) become {-1, 1}; others are used as given."""
-    if ((y_true == 0) | (y_true == 1)).all():
-        return y_true * y_true.dtype.type(2) - y_true.dtype.type(1)
-    return y_true
+    """Labels in {0, 1} (all of them) become {-1, 1}; others are used as given (chosen on the device)."""
+    all_01 = ((y_true == 0) | (y_true == 1)).all()
+    return backend.xp.where(all_01, y_true * y_true.dtype.type(2) - y_true.dtype.type(1), y_true)
 
 
 @register("loss")

@@ -55,7 +55,7 @@ def _align(a, b):
     the lower-rank one gets trailing unit axes, so per-sample weights apply to every step of a sequence
     (where Keras raises)."""
     try:
-        backend.xp.broadcast_shapes(tuple(a.shape), tuple(b.shape))
+        backend.host.broadcast_shapes(tuple(a.shape), tuple(b.shape))  # shape arithmetic, on the host
         return a, b
     except ValueError:
         while a.ndim < b.ndim:
@@ -73,8 +73,9 @@ def apply_mask(sample_weight, mask, dtype, reduction):
     xp = backend.xp
     mask = xp.asarray(mask).astype(bool)
     if reduction in ("mean", "sum_over_batch_size"):
-        valid = mask.sum()
-        scale = dtype.type(mask.size) / dtype.type(valid) if valid else dtype.type(0)
+        # No branch on the count (a device round trip): with nothing valid the mask zeroes every entry anyway.
+        valid = mask.sum().astype(dtype)
+        scale = dtype.type(mask.size) / xp.maximum(valid, dtype.type(1))
         float_mask = xp.where(mask, scale, dtype.type(0)).astype(dtype)
     else:
         float_mask = mask.astype(dtype)
@@ -94,6 +95,10 @@ def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
         return total
     if reduction == "mean_with_sample_weight" and sample_weight is not None:
         divisor = sample_weight.sum(dtype=values.dtype)
+        if backend.xp is not backend.host:  # divide_no_nan without reading the divisor back
+            nonzero = divisor != 0
+            quotient = ops.divide(total, Tensor(backend.xp.where(nonzero, divisor, values.dtype.type(1))))
+            return ops.where(Tensor(nonzero), quotient, 0.0)
     else:
         divisor = values.dtype.type(values.size)
     if divisor == 0:

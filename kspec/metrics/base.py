@@ -113,7 +113,7 @@ class Sum(Metric):
     def update_state(self, values, sample_weight=None):
         values, mask = _values_and_mask(values)
         values, _ = reduce_to_samplewise_values(values, sample_weight, backend.xp.sum, mask)
-        self.total = F32(self.total + values.sum(dtype=F32))
+        self.total = backend.f32(self.total + values.sum(dtype=F32))  # stays on the device
 
     def result(self):
         return to_result(self.total)
@@ -134,12 +134,12 @@ class Mean(Metric):
     def update_state(self, values, sample_weight=None):
         values, mask = _values_and_mask(values)
         values, sample_weight = reduce_to_samplewise_values(values, sample_weight, backend.xp.mean, mask)
-        self.total = F32(self.total + values.sum(dtype=F32))
+        self.total = backend.f32(self.total + values.sum(dtype=F32))  # stays on the device
         if sample_weight is not None:
             num_samples = sample_weight.sum(dtype=F32)
         else:
             num_samples = values.shape[0] if values.ndim >= 1 else 1
-        self.count = F32(self.count + F32(num_samples))
+        self.count = backend.f32(self.count + backend.f32(num_samples))
 
     def result(self):
         return to_result(divide_no_nan(self.total, self.count))

@@ -101,11 +101,13 @@ def _add_bucketed(counts, positive, y_pred, weights, n, with_eps):
     bucket = bucket.astype(xp.int64)
     columns = 1 if y_pred.ndim == 1 else y_pred.shape[1]
     index = bucket * columns + (xp.arange(columns) if y_pred.ndim > 1 else 0)
+    # Dropped entries add a zero weight to bucket 0 instead of being masked out: the sums are the same, and a
+    # device never reads back the size of a masked selection.
     keep = (bucket >= 0).reshape(-1)
-    index = index.reshape(-1)[keep]
+    index = xp.where(keep, index.reshape(-1), 0)
 
     def cumulative(values):
-        per_bucket = xp.bincount(index, weights=values.reshape(-1)[keep], minlength=n * columns)
+        per_bucket = xp.bincount(index, weights=xp.where(keep, values.reshape(-1), F32(0)), minlength=n * columns)
         per_bucket = per_bucket.astype(F32).reshape((n, columns) if y_pred.ndim > 1 else (n,))
         return xp.flip(xp.cumsum(xp.flip(per_bucket, axis=0), axis=0, dtype=F32), axis=0)
 
@@ -281,7 +283,8 @@ class _AtConstraint(_ConfusionMetric):
 
     def _best(self, constrained, dependent):
         feasible = constrained >= F32(self.value)
-        return to_result(backend.xp.max(backend.xp.where(feasible, dependent, F32(0)), initial=F32(0)))
+        best = backend.xp.max(backend.xp.where(feasible, dependent, F32(0)))  # CuPy's max takes no initial=
+        return to_result(backend.xp.maximum(best, F32(0)))
 
     def get_config(self):
         return {**super().get_config(), "class_id": self.class_id, "num_thresholds": self.num_thresholds,

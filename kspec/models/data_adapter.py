@@ -35,8 +35,15 @@ def num_samples(*structures):
 
 
 def take(data, index):
-    """Rows ``index`` (a slice or an index array) of every array in a structure."""
-    return map_structure(lambda a: a[index], data)
+    """Rows ``index`` (a slice or an index array) of every array in a structure: a batch, moved to the array
+    module's device once here (on the CPU the rows themselves)."""
+    return map_structure(lambda a: backend.to_device(_rows(a, index)), data)
+
+
+def _rows(a, index):
+    if index.__class__ is not slice and not isinstance(a, backend.host.ndarray):
+        index = backend.to_device(index)  # device data is indexed with a device index
+    return a[index]
 
 
 def train_validation_split(structures, validation_split):
@@ -46,8 +53,8 @@ def train_validation_split(structures, validation_split):
     if split_at == 0 or split_at == n:
         raise ValueError(f"validation_split={validation_split} leaves no training or no validation samples "
                          f"out of {n}")
-    return ([take(s, slice(0, split_at)) for s in structures],
-            [take(s, slice(split_at, n)) for s in structures])
+    return ([map_structure(lambda a: a[:split_at], s) for s in structures],
+            [map_structure(lambda a: a[split_at:], s) for s in structures])
 
 
 def batch_indices(n, batch_size, shuffle):
@@ -119,8 +126,9 @@ class EpochIterator:
 
 
 def class_weight_to_sample_weight(y, class_weight):
-    """Per-sample weights from a {class: weight} map: the class is argmax for one-hot y, else round(y)."""
-    xp = backend.xp
+    """Per-sample weights from a {class: weight} map: the class is argmax for one-hot y, else round(y).
+    Host data preparation: the weights reach the device with each batch."""
+    xp = backend.host
     y = backend.to_numpy(y)
     classes = y.argmax(-1) if y.ndim > 1 and y.shape[-1] > 1 else xp.round(y.reshape(len(y), -1)[:, 0])
     weights = xp.ones(len(y), dtype=backend.floatx)

@@ -138,7 +138,7 @@ class Trainer:
                 sw = sample_weight.get(spec.name) if isinstance(sample_weight, dict) else sample_weight
                 value = spec.loss(target, out, sw)
                 if track and spec.name in self._output_loss_trackers:
-                    self._output_loss_trackers[spec.name].update_state(float(value.data), len(target))
+                    self._output_loss_trackers[spec.name].update_state(value.data, len(target))
                 if spec.weight != 1.0:
                     value = value * spec.weight
                 total = value if total is None else total + value
@@ -202,13 +202,13 @@ class Trainer:
                                         for v in variables])
         for v in variables:
             v.grad = None
-        self._update_metrics(y, y_pred, sample_weight, da.num_samples(x), float(loss.data))
+        self._update_metrics(y, y_pred, sample_weight, da.num_samples(x), loss.data)
 
     def _test_batch(self, x, y, sample_weight):
         with no_grad():
             y_pred = self(x, training=False)
             loss = self._compute_loss(x, y, y_pred, sample_weight, False)
-        self._update_metrics(y, y_pred, sample_weight, da.num_samples(x), float(loss.data))
+        self._update_metrics(y, y_pred, sample_weight, da.num_samples(x), loss.data)
 
     def train_step(self, data):
         """One training step on ``data`` (``x``, ``(x, y)`` or ``(x, y, sample_weight)``): forward, loss,
@@ -449,7 +449,7 @@ class Trainer:
             if self.stop_predicting:
                 break
         cbs.on_predict_end()
-        return _concatenate(parts)
+        return _to_host(_concatenate(parts))  # joined on the device, then one copy to the host
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One training step on one batch; returns the batch's logs (like evaluate's return)."""
@@ -470,7 +470,7 @@ class Trainer:
         return self._step_result(self.test_step(da.pack_x_y_sample_weight(x, y, sample_weight)), return_dict)
 
     def predict_on_batch(self, x):
-        return _as_arrays(self.predict_step(da.pack_x_y_sample_weight(x)))
+        return _to_host(_as_arrays(self.predict_step(da.pack_x_y_sample_weight(x))))
 
     def _step_result(self, logs, return_dict):
         from kspec.models import callbacks as callbacks_mod
@@ -529,6 +529,15 @@ def _as_arrays(outputs):
     if isinstance(outputs, (list, tuple)):
         return [_as_arrays(v) for v in outputs]
     return outputs.data if hasattr(outputs, "requires_grad") else backend.xp.asarray(outputs)
+
+
+def _to_host(value):
+    """Outputs (arrays in a dict or list) as host NumPy arrays: predictions leave the device here."""
+    if isinstance(value, dict):
+        return {k: _to_host(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_host(v) for v in value]
+    return backend.to_numpy(value)
 
 
 def _concatenate(parts):

@@ -185,7 +185,7 @@ class Optimizer(Configurable):
             if name == "learning_rate":
                 self._learning_rate = backend.f32(value)
             else:
-                arr[...] = value
+                arr[...] = backend.to_device(value)  # file data enters the device here
 
     # -- weight decay exclusions -----------------------------------------------------------------------
     def exclude_from_weight_decay(self, var_list=None, var_names=None):
@@ -308,6 +308,9 @@ class Optimizer(Configurable):
             c = backend.f32(self.global_clipnorm)
             one = backend.f32(1.0)
             norm = xp.sqrt(xp.sum(xp.stack([xp.sum(xp.square(g)) for g in grads])))
+            if xp is not backend.host:  # the same rule, chosen on the device (1 / 0 = inf there)
+                scale = c * xp.minimum(one / norm, backend.f32(1.0 / self.global_clipnorm))
+                return [g * xp.where(xp.isfinite(norm), scale, backend.f32(math.nan)) for g in grads]
             if not math.isfinite(float(norm)):
                 scale = backend.f32(math.nan)
             else:

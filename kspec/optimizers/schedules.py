@@ -2,7 +2,8 @@
 optimizer's iteration count *before* the update (the first step uses ``schedule(0)``).
 
 Every schedule computes in float32 scalars, as Keras 3 does (its Python floats become float32 tensors),
-so the learning rates agree with Keras to the last bit or so.
+so the learning rates agree with Keras to the last bit or so. The step is a host count, so schedules run on
+the host (``backend.host``, NumPy) whatever the array module: no device round trip per step.
 
 Args:
     initial_learning_rate: The learning rate at step 0.
@@ -31,7 +32,7 @@ from kspec import backend
 from kspec.configurable import Configurable
 from kspec.registry import register
 
-f32 = backend.f32
+f32 = backend.floatx  # host float32 scalars
 
 
 class LearningRateSchedule(Configurable):
@@ -142,7 +143,7 @@ class InverseTimeDecay(_StepDecay):
 def _cosine(fraction, alpha):
     """``(1 - alpha) * 0.5 * (1 + cos(pi * fraction)) + alpha`` in float32 (``1 - alpha`` in double,
     as Keras's Python arithmetic does)."""
-    cosine = f32(0.5) * (f32(1.0) + backend.xp.cos(f32(math.pi) * fraction))
+    cosine = f32(0.5) * (f32(1.0) + backend.host.cos(f32(math.pi) * fraction))
     return f32(1 - alpha) * cosine + f32(alpha)
 
 
@@ -186,7 +187,7 @@ class CosineDecayRestarts(LearningRateSchedule):
         self.name = name
 
     def __call__(self, step):
-        xp = backend.xp
+        xp = backend.host
         one = f32(1.0)
         t_mul, m_mul, alpha = f32(self.t_mul), f32(self.m_mul), f32(self.alpha)
         fraction = f32(step) / f32(self.first_decay_steps)

@@ -71,6 +71,22 @@ max_memory_option = click.option(
          "machine's memory, at most 8 GB).")
 
 
+def _device(ctx, param, value):
+    if ctx.resilient_parsing:
+        return value
+    from kspec import run
+    if run.use_device(value) == "gpu":
+        click.echo("kspec: the engine runs on the GPU (CuPy)", err=True)
+    return value
+
+
+device_option = click.option(
+    "--device", type=click.Choice(["cpu", "gpu", "auto"], case_sensitive=False), default="cpu",
+    envvar="KSPEC_DEVICE", show_default=True, show_envvar=True, expose_value=False, callback=_device,
+    help="Where the engine runs: cpu (NumPy), gpu (CuPy on an NVIDIA GPU: pip install 'kspec[gpu]'; an "
+         "error, never a fallback, when CuPy or the GPU is missing) or auto (the GPU when CuPy finds one).")
+
+
 def echo_json(value):
     """One JSON object on stdout (NaN/inf become null)."""
     with results_to_stdout():

@@ -3,7 +3,7 @@ import sys
 
 import click
 
-from kspec.cli.commands._common import allow_code_option, max_memory_option, progress_option, results_to_stdout
+from kspec.cli.commands._common import allow_code_option, device_option, max_memory_option, progress_option, results_to_stdout
 from kspec.cli.commands._complete import complete_runs_and_files
 from kspec.data.formats import STREAM_FORMATS
 
@@ -44,6 +44,7 @@ line; one that starts with pad_sequences reads token ids, one sequence per line 
                    "samples; they are listed on stderr either way, and the predictions are still written).")
 @progress_option
 @allow_code_option
+@device_option
 @max_memory_option
 def command(target, input_path, input_format, output_format, as_classes, batch_size, strict, progress):
     """Predict with a trained model. Reads samples from INPUT or stdin (-), applies the run's input

@@ -3,7 +3,7 @@ import sys
 
 import click
 
-from kspec.cli.commands._common import allow_code_option, echo_json, max_memory_option, progress_option, set_option
+from kspec.cli.commands._common import allow_code_option, device_option, echo_json, max_memory_option, progress_option, set_option
 from kspec.cli.commands._complete import complete_specs
 
 
@@ -15,6 +15,7 @@ Examples:
   kspec train configs/fashion_mlp.yaml --progress lines 2> train.log
   kspec train configs/fashion_mlp.yaml --checkpoint-every 100   # also checkpoint every 100 batches
   kspec train --resume runs/fashion_mlp        # after Ctrl-C, SIGTERM or a crash: same numbers
+  kspec train configs/fashion_cnn.yaml --device gpu      # CuPy on an NVIDIA GPU (pip install 'kspec[gpu]')
 
 \b
 Interruptions: Ctrl-C (exit 130) or SIGTERM (exit 143) stop at once; the run folder keeps the model,
@@ -40,6 +41,7 @@ run.json records the command, versions, seed, times and how the run ended.""")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (fit verbose 0).")
 @progress_option
 @allow_code_option
+@device_option
 @max_memory_option
 def command(config, run_dir, overrides, init_weights, resume, checkpoint_every, no_nan_check, quiet, progress):
     """Train the model that CONFIG describes, or continue the run RUN (--resume).

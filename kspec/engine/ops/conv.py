@@ -9,7 +9,7 @@ wake-up, which on a loaded machine costs milliseconds). 1-D convolutions run as 
 Cross-correlation (no kernel flip) and TF-style 'same' padding (the extra pixel after), as Keras.
 """
 from kspec import backend
-from kspec.engine.ops import workspace
+from kspec.engine.ops import fused, workspace
 from kspec.engine.ops.parallel import over_batch
 from kspec.engine.tensor import as_tensor, make
 
@@ -157,6 +157,10 @@ def _ungrouped(colsg, taps):
 
 
 def _relu_inplace(out, rows_per_sample):
+    if fused.available():
+        fused.relu_(out)
+        return
+
     def relu(lo, hi):
         rows = slice(lo * rows_per_sample, hi * rows_per_sample)
         backend.xp.maximum(out[rows], 0, out=out[rows])
@@ -167,6 +171,9 @@ def _relu_grad(g2, out, rows_per_sample):
     """``g2 * (out > 0)`` into a reused buffer, split over the batch."""
     xp = backend.xp
     result = workspace.take("conv_grelu", g2.shape, g2.dtype)
+    if fused.available():
+        fused.relu_grad(g2, out, result)
+        return result
 
     def mask(lo, hi):
         rows = slice(lo * rows_per_sample, hi * rows_per_sample)

@@ -10,7 +10,8 @@ from kspec.engine.tensor import Tensor, as_tensor, make
 def take_rows(table, ids):
     """``table[ids]``: table (V, E) Tensor, ids integer array (...) -> (..., E).
 
-    Ids must lie in [0, V); out-of-range ids raise ValueError (NumPy would wrap negatives silently).
+    Ids must lie in [0, V); out-of-range ids raise ValueError (NumPy would wrap negatives silently). On a
+    device the check reads the ids' min and max back in one transfer (the step's only host read).
     """
     xp = backend.xp
     table = as_tensor(table)
@@ -19,9 +20,11 @@ def take_rows(table, ids):
     if ids.dtype.kind not in "iu":
         ids = ids.astype(xp.int64)
     vocab = table.shape[0]
-    if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= vocab):
-        raise ValueError(f"embedding ids must lie in [0, {vocab}); got ids from {int(ids.min())} to "
-                         f"{int(ids.max())}")
+    if ids.size:
+        low, high = (int(ids.min()), int(ids.max())) if xp is backend.host else \
+            backend.to_numpy(xp.stack([ids.min(), ids.max()])).tolist()
+        if low < 0 or high >= vocab:
+            raise ValueError(f"embedding ids must lie in [0, {vocab}); got ids from {low} to {high}")
     out = xp.take(table.data, ids, axis=0)
 
     def backward(g):

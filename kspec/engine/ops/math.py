@@ -87,7 +87,7 @@ def power(a, exponent):
         ga = unbroadcast(g * b.data * a.data ** (b.data - 1), a.shape) if a.requires_grad else None
         gb = None
         if b.requires_grad:
-            with backend.xp.errstate(divide="ignore", invalid="ignore"):
+            with backend.errstate(divide="ignore", invalid="ignore"):
                 log_a = backend.xp.where(a.data > 0, backend.xp.log(backend.xp.where(a.data > 0, a.data, 1)), 0)
             gb = unbroadcast(g * out * log_a, b.shape)
         return ga, gb
@@ -203,8 +203,11 @@ def clip(a, low, high):
     dtype = a.dtype if a.dtype.kind == "f" else backend.floatx
     share = ((a.data > low) & (a.data < high)).astype(dtype)
     at_bound = (a.data == low) | (a.data == high)
-    if at_bound.any():
-        share[at_bound] = dtype.type(0.5) if hasattr(dtype, "type") else 0.5
+    half = dtype.type(0.5) if hasattr(dtype, "type") else 0.5
+    if xp is not backend.host:
+        share = xp.where(at_bound, half, share)  # a device never branches on its own values
+    elif at_bound.any():
+        share[at_bound] = half
     return make(out, (a,), lambda g: (g * share,), "clip")
 
 

@@ -104,8 +104,8 @@ def dropout(x, rate, noise_shape=None, seed=None):
     if rate >= 1:
         return make(xp.zeros_like(x.data), (x,), lambda g: (xp.zeros_like(g),), "dropout")
     shape = x.shape if noise_shape is None else noise_shape
-    rng = seed if seed is not None and not isinstance(seed, int) else backend.generator(seed)
-    keep = rng.random(shape, dtype=backend.floatx) >= x.dtype.type(rate)
+    rng = seed if seed is None or not isinstance(seed, int) else backend.generator(seed)
+    keep = backend.random_uniform(shape, rng) >= x.dtype.type(rate)
     mask = keep * x.dtype.type(1.0 / (1.0 - rate))
     return make(x.data * mask, (x,), lambda g: (g * mask,), "dropout")
 

@@ -8,6 +8,8 @@ uses for the GEMMs. ``KSPEC_NUM_THREADS`` sets the number of workers (default: t
 import concurrent.futures
 import os
 
+from kspec import backend
+
 THREADS = max(1, int(os.environ.get("KSPEC_NUM_THREADS", min(os.cpu_count() or 1, 4))))
 MIN_ELEMENTS = 1 << 17    # smaller jobs run inline: a thread hand-off costs tens of microseconds
 
@@ -24,9 +26,10 @@ def _pool():
 
 def over_batch(fn, n, elements):
     """Call ``fn(start, stop)`` on contiguous chunks covering ``range(n)``: one chunk per thread when
-    ``elements`` (the work's size) is large enough, else once inline. Chunks must touch disjoint data."""
+    ``elements`` (the work's size) is large enough, else once inline (always on a GPU: one kernel launch
+    beats several). Chunks must touch disjoint data."""
     parts = min(THREADS, n)
-    if parts <= 1 or elements < MIN_ELEMENTS:
+    if parts <= 1 or elements < MIN_ELEMENTS or backend.xp is not backend.host:
         fn(0, n)
         return
     bounds = [n * i // parts for i in range(parts + 1)]

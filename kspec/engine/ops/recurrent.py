@@ -20,10 +20,9 @@ initial h, rows 1..R the outputs in processing order (R = T, or R = 1, only the 
 ``return_sequences``), then the S final states (h; c for the LSTM). Slice it with :func:`sequence_outputs`,
 :func:`last_output` and :func:`final_states`, which give the usual batch-major views.
 """
-import contextlib
 
 from kspec import backend
-from kspec.engine.ops import workspace
+from kspec.engine.ops import fused, workspace
 from kspec.engine.ops.shape import getitem, transpose
 from kspec.engine.tensor import as_tensor, make
 
@@ -84,8 +83,7 @@ ACTIVATIONS = {
 
 def _quiet():
     """exp(-x) of a very negative gate overflows to inf and the sigmoid correctly gives 0: no warning."""
-    errstate = getattr(backend.xp, "errstate", None)
-    return errstate(over="ignore") if errstate is not None else contextlib.nullcontext()
+    return backend.errstate(over="ignore")
 
 
 # -- the cells: forward step, backward step and weight gradients on time-major, feature-major buffers -------
@@ -175,6 +173,7 @@ class _LSTM(_Cell):
             self.W_in, self.U_in = self.W * sign, self.U * sign
             self.b = None if self.b is None else self.b * sign
             self.ract = _sigmoid_negated_
+        self.fused = fused.available() and activation == "tanh" and recurrent_activation == "sigmoid"
 
     def allocate(self, T, n, dtype):
         super().allocate(T, n, dtype)
@@ -187,6 +186,9 @@ class _LSTM(_Cell):
         if t or not self.zero_h0:
             xp.matmul(self.UT_in, H[t], out=tmp)
             g += tmp
+        if self.fused:  # CuPy: the rest of the step in one kernel
+            fused.lstm_step(g, u, C[t], C[t + 1], self.TC[t], H[t + 1])
+            return
         self.ract(g[:3 * u])
         self.act(g[3 * u:])
         cn = C[t + 1]
@@ -205,6 +207,9 @@ class _LSTM(_Cell):
         xp, u = backend.xp, self.u
         dh, dc = d
         g, tc, dz, scr = self.A[t], self.TC[t], self.dA[t], self.scratch
+        if self.fused:
+            dc_prev = fused.lstm_back(dh, dc, g, u, tc, self.C[t], dz)
+            return [self.U @ dz, dc_prev] if need_prev else [None, None]
         xp.multiply(dh, tc, out=dz[2 * u:3 * u])              # d o
         dct = xp.multiply(dh, g[2 * u:3 * u], out=self.tmp[:u])
         self.d_act(tc, dct, scr[:u])
@@ -245,6 +250,8 @@ class _GRU(_Cell):
                 self.b, self.b_rec = bias[0], bias[1][:, None]
             else:
                 self.b = bias
+        self.fused = (fused.available() and reset_after and activation == "tanh"
+                      and recurrent_activation == "sigmoid")
         if not reset_after:
             self.U_zr, self.U_h = xp.ascontiguousarray(self.U[:, :2 * u]), xp.ascontiguousarray(self.U[:, 2 * u:])
             self.U_zrT, self.U_hT = xp.ascontiguousarray(self.U_zr.T), xp.ascontiguousarray(self.U_h.T)
@@ -273,6 +280,9 @@ class _GRU(_Cell):
                 hz[...] = 0
             if self.b_rec is not None:
                 hz += self.b_rec
+            if self.fused:  # CuPy: the rest of the step in one kernel
+                fused.gru_step(a, hz, u, H[t], H[t + 1])
+                return
             a[:2 * u] += hz[:2 * u]
             self.ract(a[:2 * u])
             xp.multiply(a[u:2 * u], hz[2 * u:], out=tmp)
@@ -300,6 +310,13 @@ class _GRU(_Cell):
         a, da = self.A[t], self.dA[t]
         z, r, hh = a[:u], a[u:2 * u], a[2 * u:]
         h_prev = self.H[t]
+        if self.fused:
+            fused.gru_back(dh, a, self.HZ[t], u, h_prev, da, self.dHZ[t])
+            if not need_prev:
+                return [None]
+            dh_prev = self.U @ self.dHZ[t]
+            dh_prev += dh * z
+            return [dh_prev]
         xp.subtract(h_prev, hh, out=da[:u])                    # d z
         da[:u] *= dh
         dah = da[2 * u:]

@@ -19,7 +19,7 @@ def transpose(a, axes=None):
     a = as_tensor(a)
     xp = backend.xp
     axes = tuple(reversed(range(a.ndim))) if axes is None else tuple(axes)
-    inverse = tuple(int(i) for i in xp.argsort(xp.asarray(axes)))
+    inverse = tuple(int(i) for i in backend.host.argsort(axes))  # axis bookkeeping stays on the host
     return make(a.data.transpose(axes), (a,), lambda g: (g.transpose(inverse),), "transpose")
 
 
@@ -65,7 +65,7 @@ def concatenate(tensors, axis=-1):
     tensors = [as_tensor(t) for t in tensors]
     xp = backend.xp
     out = xp.concatenate([t.data for t in tensors], axis=axis)
-    bounds = xp.cumsum(xp.asarray([t.shape[axis] for t in tensors]))[:-1]
+    bounds = backend.host.cumsum([t.shape[axis] for t in tensors])[:-1]
 
     def backward(g):
         return tuple(xp.split(g, [int(b) for b in bounds], axis=axis))

@@ -2,7 +2,7 @@
 
 NumPy hands large allocations straight to mmap and unmaps them on free, so a conv step that allocates its
 column buffers afresh page-faults through them every step (engine-techniques A5: a third of the step).
-:func:`take` returns an array from a small pool keyed by ``(tag, shape, dtype)``. An array is handed out
+:func:`take` returns an array from a small pool keyed by ``(array module, tag, shape, dtype)``. An array is handed out
 again only when nothing else holds it: its reference count shows no tensor, backward closure or view
 still uses it, so a buffer still needed by a pending backward pass is never overwritten.
 """
@@ -38,7 +38,7 @@ def take(tag, shape, dtype=None, zero=False):
     shape = tuple(int(s) for s in shape)
     if not enabled:
         return xp.zeros(shape, dtype=dtype) if zero else xp.empty(shape, dtype=dtype)
-    key = (tag, shape, xp.dtype(dtype).str)
+    key = (xp.__name__, tag, shape, xp.dtype(dtype).str)  # a switched module never gets a stale buffer
     pool = _pools.get(key)
     if pool is None:
         pool = _pools[key] = []
