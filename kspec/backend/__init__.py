@@ -42,7 +42,8 @@ def use_device(device=None):
     name = device if device is not None else (os.environ.get("KSPEC_DEVICE") or "cpu")
     name = str(name).strip().lower()
     if name not in DEVICES:
-        raise DeviceError(f"unknown device {name!r}: expected one of cpu, gpu, auto (--device / KSPEC_DEVICE)")
+        raise DeviceError(f"unknown device {name!r}: expected one of cpu, gpu, auto (--device / KSPEC_DEVICE)",
+                          exit_code=2)
     if name == "cpu":
         set_array_module(_np)
         return "cpu"

@@ -4,6 +4,7 @@ A layer states its arguments once, in its ``__init__`` signature (with Keras 3's
 The base class records the bound arguments of the most-derived ``__init__``, so ``get_config``,
 ``from_config``, the spec validator and the Keras ``model_config`` all come from that one statement.
 """
+import contextlib
 import functools
 import inspect
 import warnings
