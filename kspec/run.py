@@ -20,7 +20,7 @@ from kspec.run_files import (HISTORY_FILE, METRICS_FILE, PREPROCESSING_FILE, Loa
                              is_model_target, jsonable, load_run, new_run_dir, read_input,
                              save_run_model, write_config, write_history, write_json)
 
-__all__ = ["train", "evaluate", "predict", "summary", "validate", "load_run", "read_input", "to_classes",
+__all__ = ["train", "evaluate", "predict", "summary", "validate", "export", "load_run", "read_input", "to_classes",
            "load_spec", "build", "load_data", "check_inputs", "RunResult", "LoadedRun", "jsonable"]
 
 
@@ -273,6 +273,31 @@ def predict(target, x, batch_size=None):
         x = pre.transform_x(x)
     check_inputs(run.model, {"input": (x, None)})
     return run.model.predict(x, batch_size=batch_size, verbose=0)
+
+
+def export(target, path, overwrite=False):
+    """Write a trained model (a run folder or a model file) as ``path``: Keras 3's native ``.keras`` or a
+    legacy whole-model ``.h5``, both loadable by Keras with compile. The run's spec and preprocessing
+    state go inside too (paths relative to the new file), so the file alone serves predict and evaluate.
+    Returns ``path``."""
+    from kspec.io import ModelFileError
+
+    path = os.fspath(path)
+    if not path.lower().endswith((".keras", ".h5", ".hdf5")):
+        raise ModelFileError("unknown model file type", path,
+                             hint="name it *.keras (Keras 3's native format) or *.h5 (legacy HDF5)")
+    if os.path.exists(path) and not overwrite:
+        raise ModelFileError("exists already", path, hint="choose another name, or overwrite it with --force")
+    if os.path.isdir(path):
+        raise ModelFileError("is a folder", path)
+    run = load_run(target)
+    folder, filename = os.path.split(os.path.abspath(path))
+    if run.spec is None:
+        from kspec.io import save_model
+        save_model(run.model, path)
+    else:
+        save_run_model(run.model, run.spec, run.preprocessor, folder, filename)
+    return path
 
 
 def to_classes(probabilities):

@@ -10,7 +10,7 @@ import sys
 import click
 
 from kspec import __version__
-from kspec.cli.commands import evaluate, predict, schema, summary, train, validate
+from kspec.cli.commands import evaluate, export, predict, schema, summary, train, validate
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -86,6 +86,7 @@ Examples:
   kspec evaluate runs/iris
   cat configs/data/iris_test.csv | kspec predict runs/iris - --classes | sort | uniq -c
   kspec validate my.yaml --data                  # every mistake at once, FILE:LINE:COL
+  kspec export runs/iris iris.keras              # a file Keras 3 opens with load_model
 
 Exit status: 0 ok, 1 runtime/data/model-file error, 2 usage or spec error.
 Set KSPEC_DEBUG=1 to see tracebacks.""")
@@ -99,7 +100,7 @@ def cli():
 
 
 for _command in (train.command, evaluate.command, predict.command, summary.command, validate.command,
-                 schema.command):
+                 schema.command, export.command):
     cli.add_command(_command)
 
 

@@ -1,7 +1,8 @@
 """Model files in Keras's HDF5 layouts, both directions.
 
-* :func:`save_model` / :func:`load_model` / :func:`load_model_and_spec`: the legacy whole-model ``.h5``
-  (``model.save("x.h5")`` in Keras), readable by Keras 2 and 3 and written so Keras 3 loads it.
+* :func:`save_model` / :func:`load_model` / :func:`load_model_and_spec`: Keras 3's native ``.keras`` zip
+  (by name when saving, by content when loading) or the legacy whole-model ``.h5`` (``model.save("x.h5")``
+  in Keras), readable by Keras 2 and 3 and written so Keras 3 loads it.
 * :func:`save_weights` / :func:`load_weights`: ``.weights.h5`` (Keras 3 native) or ``.h5`` (the legacy
   weights layout); loading reads any of kspec's files and Keras 2/3 whole-model or weights-only files.
 
@@ -20,9 +21,9 @@ _LEGACY_SUFFIXES = (".h5", ".hdf5", ".hdf", ".keras.h5")
 
 # Loaded on first use (PEP 562): loading a model to predict needs neither the .weights.h5 layout nor
 # anything for saving.
-_LAZY = {"load_model": "kspec.io.h5_legacy", "load_model_and_spec": "kspec.io.h5_legacy",
-         "save_model": "kspec.io.h5_legacy", "open_for_reading": "kspec.io.h5utils"}
-_SUBMODULES = ("h5_legacy", "weights_h5", "h5utils", "keras_config", "functional_config", "optimizer_state")
+_LAZY = {"open_for_reading": "kspec.io.h5utils"}
+_SUBMODULES = ("h5_legacy", "weights_h5", "h5utils", "keras_config", "functional_config", "optimizer_state",
+               "keras_zip")
 
 
 def __getattr__(name):
@@ -38,6 +39,30 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(set(globals()) | set(_LAZY) | set(_SUBMODULES))
+
+
+def save_model(model, path, spec=None, include_optimizer=True):
+    """``*.keras`` -> Keras 3's native zip; any other name -> the legacy whole-model HDF5 layout."""
+    from kspec.io import h5_legacy, keras_zip
+
+    if os.fspath(path).lower().endswith(".keras"):
+        return keras_zip.save_model(model, path, spec=spec, include_optimizer=include_optimizer)
+    return h5_legacy.save_model(model, path, spec=spec, include_optimizer=include_optimizer)
+
+
+def load_model_and_spec(path, compile=True):
+    """``(model, spec)`` from a ``.keras`` zip or a whole-model ``.h5`` (recognised by content)."""
+    from kspec.io import h5_legacy, keras_zip
+
+    if keras_zip.is_keras_zip(path):
+        return keras_zip.load_model_and_spec(path, compile=compile)
+    return h5_legacy.load_model_and_spec(path, compile=compile)
+
+
+def load_model(path, compile=True):
+    """A kspec model from a ``.keras`` or whole-model ``.h5`` file, compiled (with optimizer state) when
+    the file says how."""
+    return load_model_and_spec(path, compile=compile)[0]
 
 
 def save_weights(model, path):
@@ -58,13 +83,21 @@ def load_weights(model, path, by_name=False, skip_mismatch=False):
     """Load weights into a built ``model`` from any supported file, recognised by its content.
 
     Legacy files (``layer_names`` at the root, or a ``model_weights`` group) pair layers with weights in
-    order, or by layer name with ``by_name``; ``.weights.h5`` pairs by position in the model's layer list.
+    order, or by layer name with ``by_name``; ``.weights.h5`` and ``.keras`` files pair by position in the
+    model's layer list.
     ``skip_mismatch`` skips (with a ModelFileWarning) weights whose shapes do not fit.
     """
-    from kspec.io import h5_legacy, weights_h5
+    from kspec.io import h5_legacy, keras_zip, weights_h5
     from kspec.io.h5utils import open_for_reading
 
     h5_legacy.require_built(model, path)
+    if keras_zip.is_keras_zip(path):
+        if by_name:
+            raise ModelFileError("by_name loading needs a legacy .h5 file; .keras files match by position",
+                                 path)
+        with keras_zip.open_archive(path) as zf, keras_zip.open_weights(zf, path) as f:
+            weights_h5.load_weights(model, f, path, skip_mismatch)
+        return
     with open_for_reading(path) as f:
         if "layer_names" in f.attrs:
             h5_legacy.load_weights_from_group(model, f, path, by_name, skip_mismatch)
