@@ -100,13 +100,13 @@ def train(config, run_dir=None, overrides=(), init_weights=None, verbose=None, s
         spec["seed"] = int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF
     model = build_model(spec, doc)
     compile_model(model, spec, doc)
-    weights = os.path.abspath(init_weights) if init_weights else spec["model"].get("weights")
     if init_weights:
-        spec["model"]["weights"] = weights
-    if weights:
-        from kspec.io import load_weights
+        spec["model"]["weights"] = {"path": os.path.abspath(init_weights), "by_name": False,
+                                    "skip_mismatch": False}
+    if spec["model"].get("weights"):
         with _located(doc, ("model", "weights") if not init_weights else None):
-            load_weights(model, weights)
+            quiet = (verbose if verbose is not None else spec["fit"].get("verbose", 1)) == 0
+            _load_initial_weights(model, spec["model"]["weights"], stream, not quiet)
     make_callbacks(spec, doc)  # checked before any data is read
     preprocessor, splits = load_data(spec, doc)
     from kspec.spec.consistency import check_data
@@ -138,6 +138,31 @@ def train(config, run_dir=None, overrides=(), init_weights=None, verbose=None, s
             shutil.rmtree(folder, ignore_errors=True)
         raise
     return RunResult(folder, {k: list(v) for k, v in history.history.items()}, metrics)
+
+
+def _load_initial_weights(model, entry, stream, report):
+    """``model.weights`` (``{path, by_name, skip_mismatch}``): load, then report on ``stream`` which
+    layers took weights from the file and which were skipped (always shown) or kept (when ``report``)."""
+    import warnings
+
+    from kspec.io import ModelFileWarning, load_weights
+
+    path = entry["path"] if isinstance(entry, dict) else entry
+    options = entry if isinstance(entry, dict) else {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ModelFileWarning)
+        done = load_weights(model, path, by_name=options.get("by_name", False),
+                            skip_mismatch=options.get("skip_mismatch", False))
+    skipped = [str(w.message).removeprefix(f"{path}: ").removesuffix("; skipped")
+               for w in caught if issubclass(w.category, ModelFileWarning)]
+    for w in caught:
+        if not issubclass(w.category, ModelFileWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    lines = done.lines(path) if report or done.kept or done.partial else []
+    lines += [f"  skipped: {message}" for message in skipped]
+    if lines:
+        stream.write("".join(f"kspec: {line}\n" for line in lines))
+        stream.flush()
 
 
 def load_data(spec, doc=None):

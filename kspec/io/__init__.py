@@ -14,7 +14,7 @@ import os
 
 from kspec.io.errors import ModelFileError, ModelFileWarning
 
-__all__ = ["save_model", "load_model", "load_model_and_spec", "save_weights", "load_weights",
+__all__ = ["save_model", "load_model", "load_model_and_spec", "save_weights", "load_weights", "LoadReport",
            "ModelFileError", "ModelFileWarning"]
 
 _LEGACY_SUFFIXES = (".h5", ".hdf5", ".hdf", ".keras.h5")
@@ -84,8 +84,8 @@ def load_weights(model, path, by_name=False, skip_mismatch=False):
 
     Legacy files (``layer_names`` at the root, or a ``model_weights`` group) pair layers with weights in
     order, or by layer name with ``by_name``; ``.weights.h5`` and ``.keras`` files pair by position in the
-    model's layer list.
-    ``skip_mismatch`` skips (with a ModelFileWarning) weights whose shapes do not fit.
+    model's layer list. ``skip_mismatch`` skips (with a ModelFileWarning) weights whose shapes do not fit.
+    Returns a :class:`LoadReport` (which layers got weights from the file, which kept their own).
     """
     from kspec.io import h5_legacy, keras_zip, weights_h5
     from kspec.io.h5utils import open_for_reading
@@ -96,18 +96,44 @@ def load_weights(model, path, by_name=False, skip_mismatch=False):
             raise ModelFileError("by_name loading needs a legacy .h5 file; .keras files match by position",
                                  path)
         with keras_zip.open_archive(path) as zf, keras_zip.open_weights(zf, path) as f:
-            weights_h5.load_weights(model, f, path, skip_mismatch)
-        return
+            return LoadReport(model, weights_h5.load_weights(model, f, path, skip_mismatch))
     with open_for_reading(path) as f:
         if "layer_names" in f.attrs:
-            h5_legacy.load_weights_from_group(model, f, path, by_name, skip_mismatch)
+            assigned = h5_legacy.load_weights_from_group(model, f, path, by_name, skip_mismatch)
         elif "model_weights" in f:
-            h5_legacy.load_weights_from_group(model, f["model_weights"], path, by_name, skip_mismatch)
+            assigned = h5_legacy.load_weights_from_group(model, f["model_weights"], path, by_name,
+                                                         skip_mismatch)
         elif weights_h5.is_native(f):
             if by_name:
                 raise ModelFileError("by_name loading needs a legacy .h5 file; .weights.h5 files match by "
                                      "position", path)
-            weights_h5.load_weights(model, f, path, skip_mismatch)
+            assigned = weights_h5.load_weights(model, f, path, skip_mismatch)
         else:
             raise ModelFileError("no model weights in this HDF5 file", path,
                                  hint="expected a Keras/kspec .h5 or .weights.h5 file")
+    return LoadReport(model, assigned)
+
+
+class LoadReport:
+    """What :func:`load_weights` did, per layer with weights: ``loaded`` (every weight from the file),
+    ``partial`` (some weights, the others skipped) and ``kept`` (none: the layer keeps its own weights,
+    skipped for a mismatch or absent from the file)."""
+
+    def __init__(self, model, assigned):
+        ids = {id(v) for v in assigned}
+        self.loaded, self.partial, self.kept = [], [], []
+        for layer in model.layers:
+            weights = layer.weights
+            if not weights:
+                continue
+            n = sum(id(w) in ids for w in weights)
+            (self.loaded if n == len(weights) else self.partial if n else self.kept).append(layer.name)
+
+    def lines(self, path):
+        """Human-readable lines for a log."""
+        out = [f"loaded weights of {len(self.loaded)} layer(s) from {path}: {', '.join(self.loaded) or 'none'}"]
+        if self.partial:
+            out.append(f"  partly loaded (some weights skipped): {', '.join(self.partial)}")
+        if self.kept:
+            out.append(f"  kept their initial weights: {', '.join(self.kept)}")
+        return out

@@ -166,7 +166,8 @@ def _spec_value(text):
 
 
 def load_weights_from_group(model, group, path, by_name=False, skip_mismatch=False):
-    """Assign weights from a legacy weights group (a ``/model_weights`` group or a weights-only root)."""
+    """Assign weights from a legacy weights group (a ``/model_weights`` group or a weights-only root);
+    returns the variables assigned."""
     saved = []  # (file layer name, [arrays]) for layers with weights
     for name in read_strings(group, "layer_names"):
         layer_group = group.get(name)
@@ -184,6 +185,7 @@ def load_weights_from_group(model, group, path, by_name=False, skip_mismatch=Fal
         raise ModelFileError("the file has top-level model weights, which a kspec model does not have", path)
     for variable, value in plan:
         variable.assign(value)
+    return [variable for variable, _ in plan]
 
 
 def _plan_by_order(model, saved, path, skip_mismatch):

@@ -52,7 +52,8 @@ def load_weights(model, f, path, skip_mismatch=False, optimizer=True):
     """Assign weights from an open Keras 3 ``.weights.h5``; the optimizer state too when compiled.
 
     A layer whose weight count or shapes do not fit raises (or, with ``skip_mismatch``, is skipped with a
-    warning, as Keras does); nothing is assigned unless everything else fits.
+    warning, as Keras does); nothing is assigned unless everything else fits. Returns the variables
+    assigned.
     """
     require_built(model, path)
     plan = []
@@ -80,6 +81,7 @@ def load_weights(model, f, path, skip_mismatch=False, optimizer=True):
         variable.assign(value)
     if optimizer:
         load_optimizer(model, f, path)
+    return [variable for variable, _ in plan]
 
 
 def load_optimizer(model, f, path):

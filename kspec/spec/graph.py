@@ -99,9 +99,8 @@ class _GraphResolver:
         outputs = self.outputs(value, layers)
         if len(self.r.errors) == errors_before:  # after other errors, "never used" would only add noise
             self.unused(outputs)
-        weights = value.get("weights")
-        if weights is not None:
-            weights = self.r.file_path(weights, path + ("weights",), must_exist=True)
+        from kspec.spec.transfer import resolve_weights
+        weights = resolve_weights(self.r, value.get("weights"), path + ("weights",))
         name = value.get("name")
         if name is not None and not isinstance(name, str):
             self.err(path + ("name",), "model.name must be a string")

@@ -155,9 +155,8 @@ class _Resolver(SectionRules):
             for i, entry in enumerate(layers):
                 out_layers.append(self.layer(entry, path + ("layers", i)))
         input_shape = self.input_shape(value.get("input_shape"), out_layers)
-        weights = value.get("weights")
-        if weights is not None:
-            weights = self.file_path(weights, path + ("weights",), must_exist=True)
+        from kspec.spec.transfer import resolve_weights
+        weights = resolve_weights(self, value.get("weights"), path + ("weights",))
         name = value.get("name")
         if name is not None and not isinstance(name, str):
             self.err(path + ("name",), f"model.name must be a string, found {describe(name)}")

@@ -154,7 +154,11 @@ def _model():
     names = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
     return {"type": "object", "properties": {
         "input_shape": shape, "layers": {"type": "array", "items": _ref("layer"), "minItems": 1},
-        "weights": {"type": "string"}, "name": {"type": ["string", "null"]},
+        "weights": {"anyOf": [{"type": "string"}, {
+            "type": "object", "required": ["path"], "additionalProperties": False,
+            "properties": {"path": {"type": "string"}, "by_name": {"type": "boolean"},
+                           "skip_mismatch": {"type": "boolean"}}}]},
+        "name": {"type": ["string", "null"]},
         "inputs": {"type": "object", "additionalProperties": graph_input, "minProperties": 1},
         "outputs": names}, "required": ["layers"], "additionalProperties": False}
 

@@ -61,6 +61,8 @@ def rebase_paths(spec, folder):
                 elif isinstance(source.get(side), dict):
                     source[side] = {k: rel(v) for k, v in source[side].items()}
     model = spec.get("model") or {}
-    if model.get("weights"):
+    if isinstance(model.get("weights"), dict):
+        model["weights"]["path"] = rel(model["weights"].get("path"))
+    elif model.get("weights"):
         model["weights"] = rel(model["weights"])
     return spec

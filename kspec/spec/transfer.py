@@ -1,0 +1,56 @@
+"""Spec rules for starting from a trained model: ``model.weights`` (whole or partial weights).
+
+``model.weights`` is a file path, or a mapping that follows Keras's ``load_weights`` options for legacy
+``.h5`` files::
+
+    weights: runs/base/model.h5                                  # every layer, paired in order
+    weights: {path: base.h5, by_name: true, skip_mismatch: true} # layers paired by name; shapes that
+                                                                 # do not fit keep their initial weights
+
+The resolved form is always the mapping, with an absolute ``path`` and both flags.
+"""
+from kspec.spec.errors import did_you_mean
+from kspec.spec.values import describe
+
+WEIGHTS_KEYS = ("path", "by_name", "skip_mismatch")
+_WEIGHTS_HINT = "e.g. weights: {path: base.h5, by_name: true, skip_mismatch: true}"
+# Files whose weights are paired by position in the model's layers, never by name.
+_POSITIONAL_SUFFIXES = (".keras", ".weights.h5")
+
+
+def resolve_weights(r, value, path):
+    """The ``{path, by_name, skip_mismatch}`` of a ``weights`` entry (None when absent); ``r`` is the
+    resolver that reports errors at their line."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = {"path": value}
+    elif not isinstance(value, dict):
+        r.err(path, f"model.weights must be a file path or a mapping, found {describe(value)}", hint=_WEIGHTS_HINT)
+        return None
+    for key in value:
+        if key not in WEIGHTS_KEYS:
+            r.err(path + (key,), f"model.weights: unknown key {key!r}{did_you_mean(key, WEIGHTS_KEYS)}", key=True,
+                  hint=f"model.weights takes {', '.join(WEIGHTS_KEYS)}")
+    if "path" not in value:
+        r.err(path, "model.weights: missing key 'path' (the weights file)", hint=_WEIGHTS_HINT, key=True)
+        return None
+    out = {"path": r.file_path(value["path"], path + ("path",), must_exist=True)}
+    for flag in ("by_name", "skip_mismatch"):
+        given = value.get(flag, False)
+        if not isinstance(given, bool):
+            r.err(path + (flag,), f"model.weights.{flag} must be true or false, found {describe(given)}")
+            given = False
+        out[flag] = given
+    if out["by_name"] and isinstance(value["path"], str) and value["path"].lower().endswith(_POSITIONAL_SUFFIXES):
+        r.err(path + ("by_name",), "model.weights.by_name needs a legacy .h5 file: .keras and .weights.h5 files "
+                                   "pair weights by position", key=True,
+              hint="drop by_name, or give a legacy .h5 file (kspec export RUN base.h5 writes one)")
+    return out
+
+
+def weights_path(entry):
+    """The file of a resolved (or older plain-string) ``model.weights`` entry, or None."""
+    if isinstance(entry, dict):
+        return entry.get("path")
+    return entry
