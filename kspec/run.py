@@ -103,14 +103,18 @@ def train(config, run_dir=None, overrides=(), init_weights=None, verbose=None, s
     if init_weights:
         spec["model"]["weights"] = {"path": os.path.abspath(init_weights), "by_name": False,
                                     "skip_mismatch": False}
+    loaded = ()
     if spec["model"].get("weights"):
         with _located(doc, ("model", "weights") if not init_weights else None):
             quiet = (verbose if verbose is not None else spec["fit"].get("verbose", 1)) == 0
-            _load_initial_weights(model, spec["model"]["weights"], stream, not quiet)
+            loaded = _load_initial_weights(model, spec["model"]["weights"], stream, not quiet)
     make_callbacks(spec, doc)  # checked before any data is read
     preprocessor, splits = load_data(spec, doc)
     from kspec.spec.consistency import check_data
     check_data(model, spec, doc, splits)  # shapes, dtypes, NaN/inf, label range: before any file is written
+    from kspec.spec.transfer import adapt_layers
+    with _located(doc, ("data", "train")):
+        adapt_layers(model, splits["train"][0], skip=loaded)  # Normalization: statistics of the training split
     _print_warnings(doc, stream)
 
     folder = new_run_dir(run_dir, spec["name"])
@@ -163,6 +167,7 @@ def _load_initial_weights(model, entry, stream, report):
     if lines:
         stream.write("".join(f"kspec: {line}\n" for line in lines))
         stream.flush()
+    return done.loaded
 
 
 def load_data(spec, doc=None):

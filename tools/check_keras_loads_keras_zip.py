@@ -6,7 +6,9 @@ Two steps, two interpreters:
     KERAS_BACKEND=jax /work/venvs/keras/bin/python tools/check_keras_loads_keras_zip.py check DIR   # Keras reads
 
 ``write`` builds small kspec models (Sequential MLP with a loss and a metric given with arguments in the
-spec's one-key form, a Functional graph, a CNN with BatchNormalization, a recurrent stack), trains the compiled
+spec's one-key form, a Functional graph, a CNN with BatchNormalization, a recurrent stack, an image model with
+every preprocessing and augmentation layer but RandomCrop, whose inference output Keras 3.15.1 leaves
+uncropped), trains the compiled
 ones a few steps and saves each as ``<case>.keras`` and ``<case>.h5``, with ``<case>.npz`` (input, targets,
 predictions, optimizer state, and predictions after one more step) and ``manifest.json``.
 
@@ -53,7 +55,20 @@ def cases():
         return Sequential([layers.InputLayer(shape=(5, 3)), layers.LSTM(4, return_sequences=True),
                            layers.GRU(3), layers.Dense(2, activation="softmax")]), (4, 5, 3), "onehot2"
 
+    def augmented():
+        from kspec.models import Sequential
+        norm = layers.Normalization()
+        norm.adapt(np.random.default_rng(5).normal(1.0, 2.0, size=(20, 7, 9, 2)).astype("float32"))
+        return Sequential([layers.InputLayer(shape=(7, 9, 2)), layers.Rescaling(0.5, offset=0.1), norm,
+                           layers.Resizing(6, 6, interpolation="bicubic"), layers.CenterCrop(5, 5),
+                           layers.RandomFlip(seed=1), layers.RandomRotation(0.1, seed=2),
+                           layers.RandomZoom(0.1, seed=3), layers.RandomTranslation(0.1, 0.1, seed=4),
+                           layers.RandomContrast(0.2, value_range=[-50, 50], seed=5),
+                           layers.Conv2D(2, 3), layers.Flatten(), layers.Dense(2, activation="softmax")]), \
+            (4, 7, 9, 2), "onehot2"
+
     return [
+        ("augmented", augmented, {"Adam": {"learning_rate": 0.01}}, "categorical_crossentropy", None),
         ("mlp", mlp, {"Adam": {"learning_rate": 0.01}},
          {"SparseCategoricalCrossentropy": {"from_logits": True}},
          ["accuracy", {"SparseTopKCategoricalAccuracy": {"k": 2}}]),
@@ -104,7 +119,8 @@ def write(folder):
             model.train_on_batch(x, y)
             arrays["y_after_step"] = model.predict(x, verbose=0)
         np.savez(folder / f"{name}.npz", **arrays)
-        manifest.append({"name": name, "compiled": optimizer is not None, "loss": loss})
+        random = any(type(layer).__name__.startswith("Random") for layer in model.layers)
+        manifest.append({"name": name, "compiled": optimizer is not None, "loss": loss, "random": random})
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return manifest
 
@@ -158,9 +174,10 @@ def check(folder, report=print):
                 verdict(f"{file} optimizer variable count", len(state) == len(saved), f"{len(state)}")
                 for i, (variable, want) in enumerate(zip(state, saved)):
                     close(f"{file} optimizer variable {i} ({variable.path})", np.asarray(variable), want)
-                model.train_on_batch(data["x"], data["y"])
-                close(f"{file} one more training step, Keras vs kspec", model.predict(data["x"], verbose=0),
-                      data["y_after_step"])
+                if not case["random"]:  # augmentation draws differ between Keras and kspec
+                    model.train_on_batch(data["x"], data["y"])
+                    close(f"{file} one more training step, Keras vs kspec", model.predict(data["x"], verbose=0),
+                          data["y_after_step"])
     return failures
 
 

@@ -54,3 +54,61 @@ def weights_path(entry):
     if isinstance(entry, dict):
         return entry.get("path")
     return entry
+
+
+def adapt_layers(model, x, skip=(), batch_size=1024):
+    """Adapt the model's Normalization layers (those without fixed ``mean``/``variance``) on the training
+    inputs ``x``, as a Keras user calls ``layer.adapt(x_train)`` before fit. A layer inside a Sequential
+    model is adapted on what the layers before it output (in inference mode); in a graph model, on the
+    model input it takes. Layers named in ``skip`` (their statistics came from a weights file) are left
+    alone. Returns the names of the layers adapted."""
+    from kspec.data import DataError
+    from kspec.layers.preprocessing import Normalization
+
+    adapted = []
+    layers = list(model.layers)
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, Normalization) or layer.input_mean is not None or layer.name in skip:
+            continue
+        if getattr(model, "inputs", None) is None:  # Sequential: run the layers before it
+            data = _run_prefix(layers[:i], x, batch_size)
+        else:
+            data = _graph_input_of(model, layer, x)
+            if data is None:
+                raise DataError(f"Normalization layer {layer.name!r}: kspec adapts a Normalization layer of a graph "
+                                "model only when it takes a model input directly",
+                                hint="move it right after its Input, or give it mean and variance")
+        layer.adapt(data)
+        adapted.append(layer.name)
+    return adapted
+
+
+def _run_prefix(layers, x, batch_size):
+    import numpy as np
+
+    from kspec import backend
+    from kspec.engine import no_grad
+
+    if not layers:
+        return x
+    out = []
+    with no_grad():
+        for start in range(0, len(x), batch_size):
+            h = x[start:start + batch_size]
+            for layer in layers:
+                h = layer(h, training=False)
+            out.append(backend.to_numpy(h.data))
+    return np.concatenate(out)
+
+
+def _graph_input_of(model, layer, x):
+    nodes = getattr(layer, "_inbound_nodes", [])
+    if len(nodes) != 1 or len(nodes[0].input_tensors) != 1:
+        return None
+    tensor = nodes[0].input_tensors[0]
+    for i, model_input in enumerate(model.inputs):
+        if tensor is model_input:
+            if isinstance(x, dict):
+                return x.get(model.input_names[i])
+            return x[i] if isinstance(x, (list, tuple)) else x
+    return None
