@@ -109,6 +109,9 @@ def train(config, run_dir=None, overrides=(), init_weights=None, verbose=None, s
             quiet = (verbose if verbose is not None else spec["fit"].get("verbose", 1)) == 0
             loaded = _load_initial_weights(model, spec["model"]["weights"], stream, not quiet)
     make_callbacks(spec, doc)  # checked before any data is read
+    if spec.get("stages"):
+        from kspec.spec.transfer import check_stages
+        check_stages(model, spec, doc)
     preprocessor, splits = load_data(spec, doc)
     from kspec.spec.consistency import check_data
     check_data(model, spec, doc, splits)  # shapes, dtypes, NaN/inf, label range: before any file is written
@@ -127,10 +130,13 @@ def train(config, run_dir=None, overrides=(), init_weights=None, verbose=None, s
         if "validation" in splits:
             fit_args["validation_data"] = splits["validation"]
         history = model.fit(x, y, callbacks=callbacks, stream=stream, **fit_args)
+        histories = [history] + _run_stages(model, spec, doc, splits, folder, verbose, stream)
         save_run_model(model, spec, preprocessor, folder)
         saved = True
         write_json(os.path.join(folder, PREPROCESSING_FILE), preprocessor.state())
-        write_history(history, os.path.join(folder, HISTORY_FILE))
+        write_history(histories if len(histories) > 1 else history, os.path.join(folder, HISTORY_FILE))
+        if len(histories) > 1:
+            history = _joined(histories)
         metrics = {}
         if "test" in splits:
             xt, yt = splits["test"]
@@ -142,6 +148,39 @@ def train(config, run_dir=None, overrides=(), init_weights=None, verbose=None, s
             shutil.rmtree(folder, ignore_errors=True)
         raise
     return RunResult(folder, {k: list(v) for k, v in history.history.items()}, metrics)
+
+
+def _run_stages(model, spec, doc, splits, folder, verbose, stream):
+    """The spec's ``stages`` after the first fit: set ``trainable`` flags in order, recompile (a new
+    optimizer, as Keras needs after changing them) with the stage's compile section, fit with its fit
+    section. Returns the stages' History objects."""
+    from kspec.spec import compile_model
+    from kspec.spec.compiler import fit_arguments, make_callbacks
+    from kspec.spec.transfer import apply_trainable
+
+    out = []
+    for i, stage in enumerate(spec.get("stages") or []):
+        staged = dict(spec, compile=stage["compile"], fit=stage["fit"])
+        apply_trainable(model, stage["trainable"])
+        compile_model(model, staged, doc)
+        callbacks = make_callbacks(staged, doc, run_dir=folder)
+        fit_args = fit_arguments(staged, verbose)
+        if "validation" in splits:
+            fit_args["validation_data"] = splits["validation"]
+        if fit_args.get("verbose") not in (0, None):
+            stream.write(f"Stage {i + 1}/{len(spec['stages'])}\n")
+        x, y = splits["train"]
+        out.append(model.fit(x, y, callbacks=callbacks, stream=stream, **fit_args))
+    return out
+
+
+def _joined(histories):
+    """One History-like object whose lists run through every stage."""
+    from types import SimpleNamespace
+
+    keys = list(dict.fromkeys(k for h in histories for k in h.history))
+    joined = {k: [v for h in histories for v in h.history.get(k, [None] * len(h.epoch))] for k in keys}
+    return SimpleNamespace(history=joined, epoch=list(range(len(next(iter(joined.values()), [])))))
 
 
 def _load_initial_weights(model, entry, stream, report):
@@ -357,6 +396,9 @@ def validate(config, overrides=(), data=False):
     doc, spec, model = build(config, overrides)
     from kspec.spec.compiler import make_callbacks
     make_callbacks(spec, doc)
+    if spec.get("stages"):
+        from kspec.spec.transfer import check_stages
+        check_stages(model, spec, doc)
     checked = None
     if data:
         from kspec.spec.consistency import check_data

@@ -18,7 +18,7 @@ from kspec.spec.sections import (DATA_SPLITS, DATA_STEPS, FIT_EXCLUDED,  # noqa:
                                  SHAPE_RESOLVED_METRICS, SectionRules)
 from kspec.spec.values import describe, example, is_number, plain
 
-SECTIONS = ("name", "seed", "data", "model", "compile", "fit")
+SECTIONS = ("name", "seed", "data", "model", "compile", "fit", "stages")
 MODEL_KEYS = ("input_shape", "layers", "weights", "name")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+=-]*$")
 _SECTION_HINT = "a spec has the sections " + ", ".join(SECTIONS)
@@ -98,6 +98,9 @@ class _Resolver(SectionRules):
             "compile": self.compile(data.get("compile")),
             "fit": self.fit(data.get("fit")),
         }
+        if data.get("stages") is not None:  # fine-tuning after the first fit (kspec.spec.transfer)
+            from kspec.spec.transfer import resolve_stages
+            out["stages"] = resolve_stages(self, data.get("stages"), out["compile"], out["fit"])
         self.conflicts(data, out)
         return out
 

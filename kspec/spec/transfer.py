@@ -112,3 +112,93 @@ def _graph_input_of(model, layer, x):
                 return x.get(model.input_names[i])
             return x[i] if isinstance(x, (list, tuple)) else x
     return None
+
+
+# -- stages ------------------------------------------------------------------------------------------------
+STAGE_KEYS = ("trainable", "compile", "fit")
+_STAGE_HINT = "e.g. stages: [{trainable: {base: true}, compile: {optimizer: {Adam: {learning_rate: 1.0e-5}}}, " \
+              "fit: {epochs: 3}}]"
+
+
+def resolve_stages(r, value, compile_section, fit_section):
+    """The resolved ``stages``: per stage ``trainable`` (layer path -> bool, in order), and full ``compile``
+    and ``fit`` sections (the stage's keys replace the top-level ones)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        r.err(("stages",), f"stages must be a list of stages, found {describe(value)}", hint=_STAGE_HINT)
+        return []
+    out = []
+    for i, stage in enumerate(value):
+        path = ("stages", i)
+        if not isinstance(stage, dict):
+            r.err(path, f"a stage is a mapping of {', '.join(STAGE_KEYS)}, found {describe(stage)}", hint=_STAGE_HINT)
+            continue
+        for key in stage:
+            if key not in STAGE_KEYS:
+                r.err(path + (key,), f"stages: unknown key {key!r}{did_you_mean(key, STAGE_KEYS)}", key=True,
+                      hint=f"a stage takes {', '.join(STAGE_KEYS)}")
+        trainable = stage.get("trainable")
+        if trainable is None:
+            trainable = {}
+        elif not isinstance(trainable, dict):
+            r.err(path + ("trainable",), f"stages.trainable maps layer paths to true or false, found "
+                                         f"{describe(trainable)}", hint="e.g. trainable: {base: true, base/conv1: false}")
+            trainable = {}
+        for name, flag in trainable.items():
+            if not isinstance(flag, bool):
+                r.err(path + ("trainable", name), f"stages.trainable.{name} must be true or false, found {describe(flag)}")
+        compile_args = r.compile(stage.get("compile") or {}, path + ("compile",), base=compile_section) \
+            if compile_section is not None else None
+        fit_args = r.fit(stage.get("fit") or {}, path + ("fit",), base=fit_section) if fit_section is not None else None
+        out.append({"trainable": dict(trainable), "compile": compile_args, "fit": fit_args})
+    return out
+
+
+def layer_paths(model, prefix=""):
+    """Every layer's path in ``model``: ``name``, and ``outer/inner`` inside nested models."""
+    out = []
+    for layer in getattr(model, "layers", ()):
+        path = f"{prefix}{layer.name}"
+        out.append(path)
+        if getattr(layer, "layers", None):
+            out += layer_paths(layer, path + "/")
+    return out
+
+
+def find_layer(model, path):
+    """The layer at ``path`` (``base/block1_conv1``), or None."""
+    obj = model
+    for part in path.split("/"):
+        obj = next((layer for layer in getattr(obj, "layers", ()) if layer.name == part), None)
+        if obj is None:
+            return None
+    return obj
+
+
+def check_stages(model, spec, doc=None):
+    """Every ``trainable`` path of every stage names a layer of the built model; SpecError otherwise
+    (at the key's line, with did-you-mean)."""
+    from kspec.spec.errors import Diagnostic, SpecError
+
+    errors = []
+    paths = None
+    for i, stage in enumerate(spec.get("stages") or []):
+        for name in stage["trainable"]:
+            if find_layer(model, name) is not None:
+                continue
+            paths = paths if paths is not None else layer_paths(model)
+            message = f"stages: no layer {name!r} in the model{did_you_mean(name, paths)}"
+            hint = "layer paths are names, and outer/inner inside a nested model: " + ", ".join(paths[:12]) + \
+                   (", ..." if len(paths) > 12 else "")
+            where = ("stages", i, "trainable", name)
+            errors.append(doc.diagnostic(where, message, hint=hint, key=True) if doc is not None
+                          else Diagnostic("<spec>", None, None, message, hint=hint))
+    if errors:
+        raise SpecError(errors)
+
+
+def apply_trainable(model, flags):
+    """``layer.trainable = value`` for each (path, value), in order."""
+    for name, flag in flags.items():
+        find_layer(model, name).trainable = flag
