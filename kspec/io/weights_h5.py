@@ -97,17 +97,27 @@ def is_native(f):
     return isinstance(f.get("layers"), h5py.Group) or isinstance(f.get("vars"), h5py.Group)
 
 
-def _entries(model):
-    """``(group path, object name, weights)`` per saved object, in the order Keras walks them."""
+def _entries(model, prefix=""):
+    """``(group path, object name, weights)`` per saved object, in the order Keras walks them. A model
+    nested as a layer has its own ``layers`` below its key and an empty ``vars`` group."""
     used = {}
     for layer in model.layers:
         base = snake_case(keras_class_name(layer))
         count = used.get(base, -1) + 1
         used[base] = count
-        key = f"layers/{base}" if count == 0 else f"layers/{base}_{count}"
+        key = f"{prefix}layers/{base}" if count == 0 else f"{prefix}layers/{base}_{count}"
+        if _is_model(layer):
+            yield f"{key}/vars", layer.name, []
+            yield from _entries(layer, prefix=f"{key}/")
+            continue
         groups = getattr(layer, "keras_weight_groups", None)
         for relative, name, weights in (groups() if groups else [("", layer.name, layer.weights)]):
             yield "/".join(p for p in (key, relative, "vars") if p), name, list(weights)
+
+
+def _is_model(layer):
+    from kspec.models.model import Model
+    return isinstance(layer, Model)
 
 
 def _compiled(model):

@@ -202,3 +202,91 @@ def apply_trainable(model, flags):
     """``layer.trainable = value`` for each (path, value), in order."""
     for name, flag in flags.items():
         find_layer(model, name).trainable = flag
+
+
+# -- a saved model as one layer ----------------------------------------------------------------------------
+LOAD_KEYS = ("load", "name", "until", "trainable", "training")
+_LOAD_HINT = "e.g. - {load: runs/base, name: base, until: flatten, trainable: false, training: false}"
+
+
+def is_load_entry(entry):
+    return isinstance(entry, dict) and "load" in entry
+
+
+def resolve_load(r, entry, path, extra_keys=()):
+    """The canonical ``{load, name, until, trainable, training}`` of a layer entry that loads a saved model
+    (a ``.keras`` or ``.h5`` file, or a kspec run folder; the path relative to the spec). ``until`` must name
+    one of the saved model's layers (read from the file's config, without its weights)."""
+    allowed = LOAD_KEYS + tuple(extra_keys)
+    for key in entry:
+        if key not in allowed:
+            r.err(path + (key,), f"load: unknown key {key!r}{did_you_mean(key, allowed)}", key=True,
+                  hint=f"a load entry takes {', '.join(allowed)}")
+    out = {"load": None, "name": entry.get("name"), "until": entry.get("until"),
+           "trainable": entry.get("trainable"), "training": entry.get("training")}
+    value = entry["load"]
+    if not isinstance(value, str) or not value:
+        r.err(path + ("load",), f"load must be a model file or run folder, found {describe(value)}", hint=_LOAD_HINT)
+        return None
+    out["load"] = r.doc.resolve_path(value)
+    if not isinstance(out["name"], str) or not out["name"]:
+        r.err(path if "name" not in entry else path + ("name",),
+              "load: the entry needs a name (the name of the loaded model in this one), e.g. name: base",
+              key="name" not in entry, hint=_LOAD_HINT)
+    for flag in ("trainable", "training"):
+        if out[flag] is not None and not isinstance(out[flag], bool):
+            r.err(path + (flag,), f"load: {flag} must be true or false, found {describe(out[flag])}")
+    if out["until"] is not None and not isinstance(out["until"], str):
+        r.err(path + ("until",), f"load: until must be a layer name, found {describe(out['until'])}")
+        out["until"] = None
+    if not r.doc.check_files:
+        return out
+    names = _saved_layer_names(r, out["load"], value, path + ("load",))
+    if names is not None and out["until"] is not None and out["until"] not in names:
+        r.err(path + ("until",), f"load: the saved model has no layer {out['until']!r}"
+                                 f"{did_you_mean(out['until'], names)}", hint="its layers are " + ", ".join(names))
+    return out
+
+
+def model_file(path):
+    """The model file of a ``load`` path: a run folder's ``model.h5``, or the path itself."""
+    import os
+
+    from kspec.run_files import MODEL_FILE
+    return os.path.join(path, MODEL_FILE) if os.path.isdir(path) else path
+
+
+def _saved_layer_names(r, resolved, given, path):
+    """The top-level layer names of a saved model (from its config only), or None after reporting why not."""
+    import json
+    import os
+    import zipfile
+
+    file = model_file(resolved)
+    if not os.path.exists(resolved):
+        r.err(path, f"file not found: {given}" + (f" ({resolved})" if resolved != given else ""),
+              hint="paths in a spec are relative to the spec file's folder")
+        return None
+    if not os.path.isfile(file):
+        r.err(path, f"{given} is a folder without a model.h5 (not a finished kspec run)")
+        return None
+    try:
+        if zipfile.is_zipfile(file):
+            with zipfile.ZipFile(file) as zf:
+                config = json.loads(zf.read("config.json"))
+        else:
+            import h5py
+            with h5py.File(file, "r") as f:
+                raw = f.attrs.get("model_config")
+                config = json.loads(raw.decode("utf8") if isinstance(raw, bytes) else raw) if raw is not None else None
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        r.err(path, f"load: {given} is not a readable model file ({exc})",
+              hint="give a Keras .keras or .h5 model file, or a kspec run folder")
+        return None
+    layers = ((config or {}).get("config") or {}).get("layers") if isinstance(config, dict) else None
+    if not isinstance(layers, list):
+        r.err(path, f"load: {given} holds no model config (a weights-only file?)",
+              hint="load needs a whole model: a .keras file, a model .h5 or a run folder")
+        return None
+    return [entry.get("config", {}).get("name") or entry.get("name") for entry in layers
+            if isinstance(entry, dict) and entry.get("class_name") != "InputLayer"]
