@@ -14,8 +14,10 @@ when compiled, the optimizer variables ``opt0..`` (iteration, learning_rate, slo
 * ``cnn_bn``: Conv2D -> BatchNormalization -> ReLU -> MaxPooling2D -> Flatten -> Dense, RMSprop, three steps
   (the moving statistics have moved).
 * ``rnn``: Embedding(mask_zero) -> LSTM(return_sequences) -> GRU, uncompiled.
-* ``nested``: a Functional model holding a Sequential base (Dense, BatchNormalization) and a Dense head,
-  base frozen, Adam, one step.
+* ``nested``: a Functional model holding a Sequential base (Dense, BatchNormalization) called with
+  ``training=False`` and a Dense head, base frozen, Adam, one step; ``nested_steps.npz`` holds the weights
+  after two more steps (base frozen), then after unfreezing the base, recompiling with Adam(0.005) and two
+  steps.
 """
 import os
 import pathlib
@@ -88,7 +90,21 @@ def nested(rng):
     base.trainable = False
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss="categorical_crossentropy")
     x = rng.normal(size=(6, 4)).astype("float32")
-    save("nested", model, x, np.eye(2, dtype="float32")[np.arange(6) % 2])
+    y = np.eye(2, dtype="float32")[np.arange(6) % 2]
+    save("nested", model, x, y)
+    # Fine-tuning from the saved state, for kspec to repeat: two more steps with the base frozen, then the
+    # base unfrozen, recompiled (a new Adam) and two steps (its BatchNormalization now trains: Keras 3's
+    # fit passes training=True through the recorded training=False call).
+    steps = {}
+    for _ in range(2):
+        model.train_on_batch(x, y)
+    steps["frozen"] = model.get_weights()
+    base.trainable = True
+    model.compile(optimizer=keras.optimizers.Adam(0.005), loss="categorical_crossentropy")
+    for _ in range(2):
+        model.train_on_batch(x, y)
+    steps["unfrozen"] = model.get_weights()
+    np.savez(OUT / "nested_steps.npz", **{f"{k}/w{i}": w for k, ws in steps.items() for i, w in enumerate(ws)})
 
 
 def main():
