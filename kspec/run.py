@@ -130,7 +130,8 @@ def train(config, run_dir=None, overrides=(), init_weights=None, verbose=None, s
         if "validation" in splits:
             fit_args["validation_data"] = splits["validation"]
         history = model.fit(x, y, callbacks=callbacks, stream=stream, **fit_args)
-        histories = [history] + _run_stages(model, spec, doc, splits, folder, verbose, stream)
+        from kspec.spec.transfer import run_stages
+        histories = [history] + run_stages(model, spec, doc, splits, folder, verbose, stream)
         save_run_model(model, spec, preprocessor, folder)
         saved = True
         write_json(os.path.join(folder, PREPROCESSING_FILE), preprocessor.state())
@@ -148,30 +149,6 @@ def train(config, run_dir=None, overrides=(), init_weights=None, verbose=None, s
             shutil.rmtree(folder, ignore_errors=True)
         raise
     return RunResult(folder, {k: list(v) for k, v in history.history.items()}, metrics)
-
-
-def _run_stages(model, spec, doc, splits, folder, verbose, stream):
-    """The spec's ``stages`` after the first fit: set ``trainable`` flags in order, recompile (a new
-    optimizer, as Keras needs after changing them) with the stage's compile section, fit with its fit
-    section. Returns the stages' History objects."""
-    from kspec.spec import compile_model
-    from kspec.spec.compiler import fit_arguments, make_callbacks
-    from kspec.spec.transfer import apply_trainable
-
-    out = []
-    for i, stage in enumerate(spec.get("stages") or []):
-        staged = dict(spec, compile=stage["compile"], fit=stage["fit"])
-        apply_trainable(model, stage["trainable"])
-        compile_model(model, staged, doc)
-        callbacks = make_callbacks(staged, doc, run_dir=folder)
-        fit_args = fit_arguments(staged, verbose)
-        if "validation" in splits:
-            fit_args["validation_data"] = splits["validation"]
-        if fit_args.get("verbose") not in (0, None):
-            stream.write(f"Stage {i + 1}/{len(spec['stages'])}\n")
-        x, y = splits["train"]
-        out.append(model.fit(x, y, callbacks=callbacks, stream=stream, **fit_args))
-    return out
 
 
 def _joined(histories):

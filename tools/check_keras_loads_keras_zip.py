@@ -6,7 +6,8 @@ Two steps, two interpreters:
     KERAS_BACKEND=jax /work/venvs/keras/bin/python tools/check_keras_loads_keras_zip.py check DIR   # Keras reads
 
 ``write`` builds small kspec models (Sequential MLP with a loss and a metric given with arguments in the
-spec's one-key form, a Functional graph, a CNN with BatchNormalization, a recurrent stack, an image model with
+spec's one-key form, a Functional graph, a CNN with BatchNormalization, a recurrent stack, a frozen nested
+base called with training=False under a new head, an image model with
 every preprocessing and augmentation layer but RandomCrop, whose inference output Keras 3.15.1 leaves
 uncropped), trains the compiled
 ones a few steps and saves each as ``<case>.keras`` and ``<case>.h5``, with ``<case>.npz`` (input, targets,
@@ -67,7 +68,17 @@ def cases():
                            layers.Conv2D(2, 3), layers.Flatten(), layers.Dense(2, activation="softmax")]), \
             (4, 7, 9, 2), "onehot2"
 
+    def nested():
+        from kspec.models import Sequential
+        base = Sequential([layers.InputLayer(shape=(4,)), layers.Dense(5, activation="relu", name="hidden"),
+                           layers.BatchNormalization(name="bn")], name="base")
+        inp = Input(shape=(4,), name="x")
+        out = layers.Dense(2, activation="softmax", name="head")(base(inp, training=False))
+        base.trainable = False
+        return Functional(inp, out, name="transfer"), (6, 4), "onehot2"
+
     return [
+        ("nested", nested, {"Adam": {"learning_rate": 0.01}}, "categorical_crossentropy", ["accuracy"]),
         ("augmented", augmented, {"Adam": {"learning_rate": 0.01}}, "categorical_crossentropy", None),
         ("mlp", mlp, {"Adam": {"learning_rate": 0.01}},
          {"SparseCategoricalCrossentropy": {"from_logits": True}},

@@ -88,7 +88,11 @@ def _check_modes(fill_mode, interpolation):
 @register("layer")
 class RandomFlip(_RandomImageLayer):
     """Flips each image left-right ("horizontal"), top-bottom ("vertical") or both
-    ("horizontal_and_vertical", the default), each with probability 0.5, in training."""
+    ("horizontal_and_vertical", the default), each with probability 0.5, in training.
+
+    Args:
+        mode: Which flips: horizontal, vertical or horizontal_and_vertical.
+    """
 
     _MODES = ("horizontal", "vertical", "horizontal_and_vertical")
 
@@ -154,7 +158,14 @@ def translation_transforms(dx, dy):
 @register("layer")
 class RandomRotation(_AffineLayer):
     """Rotates each image by a random angle in ``factor`` * 360 degrees (a number f means [-f, f]) about
-    its centre, in training. ``fill_mode``: reflect (default), constant, nearest, wrap, mirror."""
+    its centre, in training. ``fill_mode``: reflect (default), constant, nearest, wrap, mirror.
+
+    Args:
+        factor: The range of angles as fractions of a full turn: f means [-f, f], or [low, high].
+        fill_mode: How points outside the input are filled: reflect, constant, nearest, wrap or mirror.
+        interpolation: How pixels are sampled: bilinear or nearest.
+        fill_value: The value outside the input with fill_mode constant.
+    """
 
     def __init__(self, factor, fill_mode="reflect", interpolation="bilinear", seed=None, fill_value=0.0,
                  data_format=None, **kwargs):
@@ -172,7 +183,15 @@ class RandomRotation(_AffineLayer):
 class RandomZoom(_AffineLayer):
     """Zooms each image by a random factor: ``height_factor`` (a number f means [-f, f]) gives the vertical
     zoom 1 + U(lower, upper) (negative zooms in, positive out); ``width_factor`` likewise, or None to keep
-    the aspect ratio."""
+    the aspect ratio.
+
+    Args:
+        height_factor: The vertical zoom range: f means [-f, f], or [low, high]; each in (-1, 1].
+        width_factor: The horizontal zoom range likewise, or null to zoom both ways alike.
+        fill_mode: How points outside the input are filled: reflect, constant, nearest, wrap or mirror.
+        interpolation: How pixels are sampled: bilinear or nearest.
+        fill_value: The value outside the input with fill_mode constant.
+    """
 
     def __init__(self, height_factor, width_factor=None, fill_mode="reflect", interpolation="bilinear",
                  seed=None, fill_value=0.0, data_format=None, **kwargs):
@@ -192,7 +211,15 @@ class RandomZoom(_AffineLayer):
 @register("layer")
 class RandomTranslation(_AffineLayer):
     """Shifts each image by random fractions of its height and width (``height_factor``/``width_factor``: a
-    number f means [-f, f])."""
+    number f means [-f, f]).
+
+    Args:
+        height_factor: The vertical shift range as a fraction of the height: f means [-f, f], or [low, high].
+        width_factor: The horizontal shift range as a fraction of the width, likewise.
+        fill_mode: How points outside the input are filled: reflect, constant, nearest, wrap or mirror.
+        interpolation: How pixels are sampled: bilinear or nearest.
+        fill_value: The value outside the input with fill_mode constant.
+    """
 
     def __init__(self, height_factor, width_factor, fill_mode="reflect", interpolation="bilinear", seed=None,
                  fill_value=0.0, data_format=None, **kwargs):
@@ -213,7 +240,12 @@ class RandomTranslation(_AffineLayer):
 class RandomContrast(_RandomImageLayer):
     """``(x - mean) * c + mean`` per image and channel (mean over height and width) with c drawn from
     [1 - lower, 1 + upper], then clipped to ``value_range``, in training. As in Keras 3, a number f gives
-    (lower, upper) = (0, f): contrast is only raised; give [f, f] for both directions."""
+    (lower, upper) = (0, f): contrast is only raised; give [f, f] for both directions.
+
+    Args:
+        factor: The contrast range: f gives [1, 1 + f] (as Keras 3), [a, b] gives [1 - a, 1 + b]; in [0, 1].
+        value_range: The [low, high] range the outputs are clipped to.
+    """
 
     def __init__(self, factor, value_range=(0, 255), seed=None, data_format=None, **kwargs):
         super().__init__(**kwargs)
@@ -232,7 +264,12 @@ class RandomContrast(_RandomImageLayer):
 @register("layer")
 class RandomCrop(_RandomImageLayer):
     """Crops a random (height, width) window, one position per batch, in training; at inference (or when
-    the input is not larger) crops the centred box of that aspect ratio and resizes it to (height, width)."""
+    the input is not larger) crops the centred box of that aspect ratio and resizes it to (height, width).
+
+    Args:
+        height: The height of the crop.
+        width: The width of the crop.
+    """
 
     def __init__(self, height, width, seed=None, data_format=None, name=None, **kwargs):
         super().__init__(name=name, **kwargs)

@@ -41,7 +41,12 @@ def smart_resize(x, height, width, interpolation="bilinear"):
 @register("layer")
 class Rescaling(Layer):
     """``inputs * scale + offset`` (e.g. ``scale=1/255`` maps [0, 255] to [0, 1]). Any input shape; a list
-    ``scale`` or ``offset`` broadcasts over the last axis."""
+    ``scale`` or ``offset`` broadcasts over the last axis.
+
+    Args:
+        scale: The factor the inputs are multiplied by (a number, or one per channel).
+        offset: The value added after scaling (a number, or one per channel).
+    """
 
     def __init__(self, scale, offset=0.0, **kwargs):
         super().__init__(**kwargs)
@@ -65,6 +70,16 @@ class Resizing(Layer):
     when downsampling. ``crop_to_aspect_ratio`` first crops the centred box of the target's aspect ratio;
     ``pad_to_aspect_ratio`` first pads both sides with ``fill_value`` (Keras pads the same amount on each
     side). (batch, H, W, C) -> (batch, height, width, C).
+
+    Args:
+        height: The height of the output images.
+        width: The width of the output images.
+        interpolation: How pixels are resampled: bilinear, nearest, bicubic, lanczos3 or lanczos5.
+        crop_to_aspect_ratio: Crop the centred box of the target's aspect ratio before resizing.
+        pad_to_aspect_ratio: Pad both sides with fill_value to the target's aspect ratio before resizing.
+        fill_mode: How padding is filled; only "constant" (with fill_value).
+        fill_value: The value padding takes with pad_to_aspect_ratio.
+        antialias: Widen the kernel when downsampling (an anti-aliasing filter).
     """
 
     def __init__(self, height, width, interpolation="bilinear", crop_to_aspect_ratio=False,
@@ -115,7 +130,12 @@ class Resizing(Layer):
 @register("layer")
 class CenterCrop(Layer):
     """Crops the centre (height, width) of each image; an image smaller than that is first cropped to the
-    target's aspect ratio and resized (Keras's smart_resize). (batch, H, W, C) -> (batch, height, width, C)."""
+    target's aspect ratio and resized (Keras's smart_resize). (batch, H, W, C) -> (batch, height, width, C).
+
+    Args:
+        height: The height of the crop.
+        width: The width of the crop.
+    """
 
     def __init__(self, height, width, data_format=None, **kwargs):
         super().__init__(**kwargs)
@@ -143,6 +163,13 @@ class Normalization(Layer):
 
     ``mean``/``variance`` given: constants. Otherwise the layer holds non-trainable weights ``mean`` and
     ``variance`` (and ``count``, which Keras keeps for old files), set by :meth:`adapt`.
+
+    Args:
+        axis: The axis (or axes) that keep their own statistics, e.g. -1 for one mean per feature or
+            channel; null for one mean and variance over everything.
+        mean: Fixed means (with variance), instead of adapting to data.
+        variance: Fixed variances (with mean), instead of adapting to data.
+        invert: Undo the normalization: ``inputs * sqrt(variance) + mean``.
     """
 
     def __init__(self, axis: "int | list | None" = -1, mean=None, variance=None, invert=False, **kwargs):

@@ -155,8 +155,12 @@ class _Resolver(SectionRules):
             self.err(path + ("layers",), f"model.layers must be a non-empty list of layers, found "
                                          f"{describe(layers)}")
         else:
+            from kspec.spec.transfer import is_load_entry, resolve_load
             for i, entry in enumerate(layers):
-                out_layers.append(self.layer(entry, path + ("layers", i)))
+                if is_load_entry(entry):  # a saved model as one layer
+                    out_layers.append(resolve_load(self, entry, path + ("layers", i)))
+                else:
+                    out_layers.append(self.layer(entry, path + ("layers", i)))
         input_shape = self.input_shape(value.get("input_shape"), out_layers)
         from kspec.spec.transfer import resolve_weights
         weights = resolve_weights(self, value.get("weights"), path + ("weights",))
@@ -169,6 +173,8 @@ class _Resolver(SectionRules):
         path = ("model", "input_shape")
         if value is None:
             first = layers[0] if layers else None
+            if first and "load" in first:
+                return None  # the loaded model knows its input shape
             if first:
                 (cls_name, args), = first.items()
                 if cls_name == "InputLayer" or any(args.get(k) is not None for k in

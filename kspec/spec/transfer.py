@@ -64,13 +64,14 @@ def adapt_layers(model, x, skip=(), batch_size=1024):
     alone. Returns the names of the layers adapted."""
     from kspec.data import DataError
     from kspec.layers.preprocessing import Normalization
+    from kspec.models.sequential import Sequential
 
     adapted = []
     layers = list(model.layers)
     for i, layer in enumerate(layers):
         if not isinstance(layer, Normalization) or layer.input_mean is not None or layer.name in skip:
             continue
-        if getattr(model, "inputs", None) is None:  # Sequential: run the layers before it
+        if isinstance(model, Sequential):  # run the layers before it
             data = _run_prefix(layers[:i], x, batch_size)
         else:
             data = _graph_input_of(model, layer, x)
@@ -290,3 +291,84 @@ def _saved_layer_names(r, resolved, given, path):
         return None
     return [entry.get("config", {}).get("name") or entry.get("name") for entry in layers
             if isinstance(entry, dict) and entry.get("class_name") != "InputLayer"]
+
+
+def load_base(entry):
+    """The model a ``load`` entry names, cut at ``until``, named and with ``trainable`` set."""
+    from kspec.io import load_model
+    from kspec.models.functional import Functional
+
+    model = load_model(model_file(entry["load"]), compile=False)
+    if entry.get("until") is not None:
+        layer = model.get_layer(entry["until"])
+        model = Functional(model.inputs, layer.output, name=entry["name"])
+    model.name = entry["name"]
+    if entry.get("trainable") is not None:
+        model.trainable = entry["trainable"]
+    return model
+
+
+def build_chain(spec, doc=None):
+    """A Sequential spec holding ``load`` entries, built as Keras's guide builds it: a Functional chain
+    ``Input -> base(x, training=...) -> the other layers``."""
+    from kspec import registry
+    from kspec.models.functional import Functional, Input
+    from kspec.spec.compiler import _EXPECTED, _captured, _diag, _message
+    from kspec.spec.errors import SpecError
+
+    model_spec = spec["model"]
+    x = inputs = None
+    if model_spec.get("input_shape") is not None:
+        x = inputs = Input(shape=tuple(model_spec["input_shape"]))
+    for i, entry in enumerate(model_spec["layers"]):
+        path = ("model", "layers", i)
+        kwargs = {}
+        try:
+            with _captured(doc, path):
+                if "load" in entry:
+                    layer, what = load_base(entry), f"load {entry['name']!r}"
+                    if entry.get("training") is not None:
+                        kwargs["training"] = entry["training"]
+                else:
+                    (class_name, args), = entry.items()
+                    layer, what = registry.lookup("layer", class_name)(**args), class_name
+        except Exception as e:  # noqa: BLE001 - an unreadable model file or a bad argument: at its line
+            if type(e).__name__ != "ModelFileError" and not isinstance(e, _EXPECTED):
+                raise
+            raise SpecError(_diag(doc, path, f"{_message(e)}")) from None
+        if x is None:
+            shape = getattr(layer, "input_shape", None)
+            if not shape:
+                raise SpecError(_diag(doc, ("model",), "model: the input shape is unknown",
+                                      hint="add input_shape: [...] to the model section"))
+            x = inputs = Input(shape=tuple(shape[1:]))
+        try:
+            with _captured(doc, path):
+                x = layer(x, **kwargs)
+        except _EXPECTED as e:
+            raise SpecError(_diag(doc, path, f"{what}: cannot take its input {tuple(x.shape)}: {_message(e)}")) \
+                from None
+    with _captured(doc, ("model",)):
+        return Functional(inputs, x, name=model_spec.get("name"))
+
+
+def run_stages(model, spec, doc, splits, folder, verbose, stream, extra_callbacks=()):
+    """The spec's ``stages`` after the first fit: set ``trainable`` flags in order, recompile (a new
+    optimizer, as Keras needs after changing them) with the stage's compile section, fit with its fit
+    section. Returns the stages' History objects."""
+    from kspec.spec.compiler import compile_model, fit_arguments, make_callbacks
+
+    out = []
+    for i, stage in enumerate(spec.get("stages") or []):
+        staged = dict(spec, compile=stage["compile"], fit=stage["fit"])
+        apply_trainable(model, stage["trainable"])
+        compile_model(model, staged, doc)
+        callbacks = make_callbacks(staged, doc, run_dir=folder) + list(extra_callbacks)
+        fit_args = fit_arguments(staged, verbose)
+        if "validation" in splits:
+            fit_args["validation_data"] = splits["validation"]
+        if fit_args.get("verbose") not in (0, None):
+            stream.write(f"Stage {i + 1}/{len(spec['stages'])}\n")
+        x, y = splits["train"]
+        out.append(model.fit(x, y, callbacks=callbacks, stream=stream, **fit_args))
+    return out
