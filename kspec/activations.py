@@ -4,6 +4,17 @@ Each takes a Tensor x : (...) and returns a Tensor of the same shape and dtype (
 The common ones are engine primitives with hand-written backward passes; the rest are built from engine
 ops so they differentiate automatically. ``softmax`` and ``sigmoid`` outputs carry ``.logits``.
 Aliases as in Keras: ``swish`` -> silu, ``hard_swish`` -> hard_silu. ``get(None)`` is linear.
+
+Args:
+    negative_slope: The slope applied to inputs below threshold.
+    max_value: The largest output value (null: unbounded).
+    threshold: The value below which inputs are changed (relu: scaled by negative_slope; shrink functions:
+        zeroed within +-threshold).
+    axis: The axis the function normalizes (or, for glu, splits) over.
+    alpha: The scale of the negative part.
+    b: The smoothness of the curve near 0 (0: relu).
+    approximate: Whether to use the tanh approximation of GELU.
+    default_value: The value given to inputs below threshold.
 """
 import warnings
 

@@ -4,24 +4,27 @@ step. They keep w's shape and dtype. Names: the class names and their snake_case
 
 Norms are taken over ``axis`` (an int or a list of ints; e.g. 0 for a Dense kernel (in, out), [0, 1, 2]
 for a Conv2D kernel (kh, kw, in, out)), and the rescaling divides by ``epsilon + norm`` as Keras does.
+
+Args:
+    max_value: The largest norm allowed.
+    min_value: The smallest norm allowed.
+    rate: How far norms outside [min_value, max_value] move into it at each step (1: all the way).
+    axis: The axis (or axes) the norms are taken over, e.g. 0 for a Dense kernel, [0, 1, 2] for a Conv2D
+        kernel.
 """
 from kspec import backend
+from kspec.configurable import Configurable
 from kspec.registry import register
 from kspec.serialization import deserialize, serialize  # noqa: F401  (serialize: Keras's config form)
 
 
-class Constraint:
+class Constraint(Configurable):
+    """Base class: ``__call__(w)``; the config comes from the ``__init__`` signature."""
+
     registry_kind = "constraint"
 
     def __call__(self, w):
         return w
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 def _norms(w, axis):
@@ -51,9 +54,6 @@ class MaxNorm(Constraint):
         desired = backend.xp.clip(norms, t(0), t(self.max_value))
         return w * (desired / (t(backend.EPSILON) + norms))
 
-    def get_config(self):
-        return {"max_value": self.max_value, "axis": self.axis}
-
 
 @register("constraint", "non_neg")
 class NonNeg(Constraint):
@@ -75,9 +75,6 @@ class UnitNorm(Constraint):
         w = _array(w)
         return w / (w.dtype.type(backend.EPSILON) + _norms(w, self.axis))
 
-    def get_config(self):
-        return {"axis": self.axis}
-
 
 @register("constraint", "min_max_norm")
 class MinMaxNorm(Constraint):
@@ -97,9 +94,6 @@ class MinMaxNorm(Constraint):
         clipped = backend.xp.clip(norms, t(self.min_value), t(self.max_value))
         desired = t(self.rate) * clipped + t(1 - self.rate) * norms
         return w * (desired / (t(backend.EPSILON) + norms))
-
-    def get_config(self):
-        return {"min_value": self.min_value, "max_value": self.max_value, "rate": self.rate, "axis": self.axis}
 
 
 def get(identifier):

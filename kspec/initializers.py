@@ -4,27 +4,37 @@ Call one with ``(shape, dtype=None)`` to get an array of that shape (float32 unl
 asked for). Random initializers draw from the backend's global Generator (seeded by
 ``backend.set_seed``), or, given an integer ``seed``, from a fresh Generator of their own, so the same
 seed always gives the same values. ``get_config`` matches Keras's (seed included).
+
+Args:
+    seed: An integer seed: the same seed always gives the same values (null: the global generator).
+    value: The constant every entry is set to.
+    gain: A multiplicative factor (Identity: the diagonal's value; Orthogonal: the matrix's scale).
+    mean: The mean of the normal distribution.
+    stddev: The standard deviation of the normal distribution (before truncation).
+    minval: The lower bound of the uniform distribution.
+    maxval: The upper bound of the uniform distribution.
+    scale: The variance's scale factor: variance = scale / fan.
+    mode: fan_in, fan_out or fan_avg: which fan the variance is divided by.
+    distribution: truncated_normal, untruncated_normal or uniform.
+    input_axes: The axes whose sizes multiply to the fan-in (null: from the shape's layout).
+    output_axes: The axes whose sizes multiply to the fan-out (null: from the shape's layout).
 """
 import math
 import numbers
 
 from kspec import backend
+from kspec.configurable import Configurable
 from kspec.registry import register
 from kspec.serialization import deserialize, serialize  # noqa: F401  (serialize: Keras's config form)
 
 
-class Initializer:
+class Initializer(Configurable):
+    """Base class: ``__call__(shape, dtype)``; the config comes from the ``__init__`` signature."""
+
     registry_kind = "initializer"
 
     def __call__(self, shape, dtype=None):
         raise NotImplementedError
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 # -- constants -----------------------------------------------------------------------------------------
@@ -54,9 +64,6 @@ class Constant(Initializer):
     def __call__(self, shape, dtype=None):
         return backend.full(shape, self.value, dtype)
 
-    def get_config(self):
-        return {"value": self.value}
-
 
 @register("initializer", "identity", "IdentityInitializer")
 class Identity(Initializer):
@@ -72,9 +79,6 @@ class Identity(Initializer):
         dtype = dtype or backend.floatx
         return backend.xp.eye(*shape, dtype=dtype) * backend.xp.asarray(self.gain, dtype=dtype)
 
-    def get_config(self):
-        return {"gain": self.gain}
-
 
 # -- random --------------------------------------------------------------------------------------------
 class RandomInitializer(Initializer):
@@ -88,9 +92,6 @@ class RandomInitializer(Initializer):
     def _rng(self):
         return backend.generator(self.seed)
 
-    def get_config(self):
-        return {"seed": self.seed}
-
 
 @register("initializer", "random_normal", "normal")
 class RandomNormal(RandomInitializer):
@@ -102,9 +103,6 @@ class RandomNormal(RandomInitializer):
 
     def __call__(self, shape, dtype=None):
         return backend.asarray(normal(self._rng(), shape, self.stddev, self.mean, dtype), dtype)
-
-    def get_config(self):
-        return {"seed": self.seed, "mean": self.mean, "stddev": self.stddev}
 
 
 @register("initializer", "truncated_normal")
@@ -118,9 +116,6 @@ class TruncatedNormal(RandomInitializer):
     def __call__(self, shape, dtype=None):
         return backend.asarray(truncated_normal(self._rng(), shape, self.stddev, self.mean, dtype), dtype)
 
-    def get_config(self):
-        return {"seed": self.seed, "mean": self.mean, "stddev": self.stddev}
-
 
 @register("initializer", "random_uniform", "uniform")
 class RandomUniform(RandomInitializer):
@@ -132,9 +127,6 @@ class RandomUniform(RandomInitializer):
 
     def __call__(self, shape, dtype=None):
         return backend.asarray(uniform(self._rng(), shape, self.minval, self.maxval, dtype), dtype)
-
-    def get_config(self):
-        return {"seed": self.seed, "minval": self.minval, "maxval": self.maxval}
 
 
 def compute_fans(shape, input_axes=None, output_axes=None):
@@ -224,10 +216,6 @@ class VarianceScaling(RandomInitializer):
             values = truncated_normal(rng, shape, math.sqrt(scale) / 0.87962566103423978, dtype=dtype)
         return backend.asarray(values, dtype)
 
-    def get_config(self):
-        return {"seed": self.seed, "scale": self.scale, "mode": self.mode, "distribution": self.distribution,
-                "input_axes": self.input_axes, "output_axes": self.output_axes}
-
 
 class _FixedScaling(VarianceScaling):
     """A named VarianceScaling: only ``seed`` and the fan axes are arguments."""
@@ -236,9 +224,6 @@ class _FixedScaling(VarianceScaling):
 
     def __init__(self, seed=None, input_axes=None, output_axes=None):
         super().__init__(self.SCALE, self.MODE, self.DISTRIBUTION, seed, input_axes, output_axes)
-
-    def get_config(self):
-        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 @register("initializer", "glorot_uniform")
@@ -300,9 +285,6 @@ class Orthogonal(RandomInitializer):
         if rows < cols:
             q = q.T
         return backend.asarray(self.gain * q.reshape(shape), dtype)
-
-    def get_config(self):
-        return {"seed": self.seed, "gain": self.gain}
 
 
 def get(identifier):

@@ -52,7 +52,17 @@ def _load(kind):
 
 
 def lookup(kind, name):
-    """The object registered as ``name``, or None. Exact names first, then a case-insensitive match."""
+    """The object registered as ``name``, or None. Exact names first, then a case-insensitive match.
+
+    ``custom_objects`` in scope come first; a ``module:Name`` reference is user code, imported only where
+    code is allowed (:mod:`kspec.user_code`; it raises UserCodeError otherwise)."""
+    from kspec import user_code
+
+    found = user_code.custom_object(name)
+    if found is not None:
+        return found
+    if user_code.is_reference(name):
+        return user_code.load(kind, name)
     _load(kind)
     table = _entries[kind]
     if name in table:

@@ -3,10 +3,17 @@
 The penalty is built from engine ops, so it is differentiated with the rest of the loss. Names: the class
 names and their snake_case forms (``l1``, ``l2``, ``l1l2``, ``orthogonal_regularizer``), plus ``l1_l2``,
 which Keras 3 documents (and Keras 2 resolved) as ``L1L2(l1=0.01, l2=0.01)``.
+
+Args:
+    l1: The L1 factor: penalty += l1 * sum(|w|).
+    l2: The L2 factor: penalty += l2 * sum(w ** 2).
+    factor: The penalty factor.
+    mode: rows or columns: which vectors of the weight matrix are pushed to be orthogonal.
 """
 import math
 
 from kspec import backend
+from kspec.configurable import Configurable
 from kspec.engine import Tensor, as_tensor, ops
 from kspec.registry import register
 from kspec.serialization import deserialize, serialize  # noqa: F401  (serialize: Keras's config form)
@@ -26,18 +33,13 @@ def _float32(value):
     return float(backend.f32(value))
 
 
-class Regularizer:
+class Regularizer(Configurable):
+    """Base class: ``__call__(x)`` -> a scalar penalty; the config comes from the ``__init__`` signature."""
+
     registry_kind = "regularizer"
 
     def __call__(self, x):
         raise NotImplementedError
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 def _scaled(factor, total):
@@ -61,9 +63,6 @@ class L1L2(Regularizer):
         if self.l2 != 0.0:
             total = total + _scaled(self.l2, ops.sum(ops.square(x)))
         return total
-
-    def get_config(self):
-        return {"l1": self.l1, "l2": self.l2}
 
 
 class _L1L2Defaults(L1L2):
@@ -89,9 +88,6 @@ class L1(Regularizer):
     def __call__(self, x):
         return _scaled(self.l1, ops.sum(ops.abs(as_tensor(x))))
 
-    def get_config(self):
-        return {"l1": self.l1}
-
 
 @register("regularizer", "l2")
 class L2(Regularizer):
@@ -102,9 +98,6 @@ class L2(Regularizer):
 
     def __call__(self, x):
         return _scaled(self.l2, ops.sum(ops.square(as_tensor(x))))
-
-    def get_config(self):
-        return {"l2": self.l2}
 
 
 @register("regularizer", "orthogonal_regularizer")
@@ -135,9 +128,6 @@ class OrthogonalRegularizer(Regularizer):
         off_diagonal = t(1) - backend.xp.eye(size, dtype=x.dtype)
         pairs = size * (size - 1.0) / 2.0
         return ops.sum(ops.abs(product * off_diagonal)) * t(self.factor * 0.5) / t(pairs)
-
-    def get_config(self):
-        return {"factor": self.factor, "mode": self.mode}
 
 
 def get(identifier):

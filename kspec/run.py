@@ -10,17 +10,17 @@ and warnings go to the ``stream`` the caller hands in, stderr by default).
 What a run folder holds, and how it is written and read back, is in :mod:`kspec.run_files`.
 """
 import contextlib
+import functools
+import inspect
 import math
 import os
-import shutil
 import sys
 from typing import NamedTuple
 
-from kspec.run_files import (HISTORY_FILE, METRICS_FILE, PREPROCESSING_FILE, LoadedRun,
-                             is_model_target, jsonable, load_run, new_run_dir, read_input,
-                             save_run_model, write_config, write_history, write_json)
+from kspec.errors import KspecError
+from kspec.run_files import (LoadedRun, is_model_target, jsonable, load_run, new_run_dir, read_input)
 
-__all__ = ["train", "evaluate", "predict", "summary", "validate", "export", "load_run", "read_input", "to_classes",
+__all__ = ["train", "evaluate", "evaluation_inputs", "predict", "export", "summary", "validate", "load_run", "read_input", "to_classes",
            "load_spec", "build", "load_data", "check_inputs", "RunResult", "LoadedRun", "jsonable"]
 
 
@@ -40,10 +40,28 @@ class RunResult(NamedTuple):
 
 # ------------------------------------------------------------------------------------------- specs
 
+def _code_scoped(fn):
+    """Give ``fn`` an ``allow_code`` keyword: True lets the spec or model file name user code
+    (``module:Name``), False refuses it, None (the default) keeps the outer setting (``KSPEC_ALLOW_CODE``,
+    or the ``--allow-code`` flag of the command)."""
+    from kspec import user_code
+
+    @functools.wraps(fn)
+    def scoped(*args, allow_code=None, **kwargs):
+        with user_code.allow_code(allow_code):
+            return fn(*args, **kwargs)
+
+    params = list(inspect.signature(fn).parameters.values())
+    scoped.__signature__ = inspect.signature(fn).replace(
+        parameters=params + [inspect.Parameter("allow_code", inspect.Parameter.KEYWORD_ONLY, default=None)])
+    return scoped
+
+
 def load_spec(config, overrides=()):
     """``(doc, spec)``: load a spec (a file path, a dict or a SpecDocument), apply ``--set``
     overrides and resolve it. Raises SpecError listing every problem."""
     from kspec.spec import SpecDocument, apply_overrides, from_dict, load_file, resolve
+    from kspec.user_code import CodeDirs
 
     if isinstance(config, SpecDocument):
         doc = config
@@ -52,7 +70,8 @@ def load_spec(config, overrides=()):
     else:
         doc = load_file(os.fspath(config))
     apply_overrides(doc, overrides)
-    return doc, resolve(doc)
+    with CodeDirs(doc.base_dir):  # user modules (module:Name) are found beside the spec first
+        return doc, resolve(doc)
 
 
 def build(config, overrides=()):
@@ -67,17 +86,18 @@ def build(config, overrides=()):
 
 # ------------------------------------------------------------------------------------------- train
 
-def train(config, run_dir=None, overrides=(), init_weights=None, verbose=None, stream=None):
+@_code_scoped
+def train(config=None, run_dir=None, overrides=(), init_weights=None, verbose=None, stream=None,
+          resume=False, checkpoint_every=None, callbacks=()):
     """Train the model a spec describes and write a run folder.
 
     Parameters
     ----------
     config : str, PathLike, dict or SpecDocument
-        The spec. A dict's relative paths start at the current folder.
+        The spec. A dict's relative paths start at the current folder. With ``resume``, a run folder.
     run_dir : str, optional
         The run folder; default ``runs/<name>``. An existing folder is never overwritten: ``-1``,
-        ``-2``, ... is added. The folder is created only when training starts, and removed again if
-        training fails before the model is saved.
+        ``-2``, ... is added.
     overrides : iterable of str
         ``--set`` overrides, ``"fit.epochs=3"``.
     init_weights : str, optional
@@ -86,18 +106,43 @@ def train(config, run_dir=None, overrides=(), init_weights=None, verbose=None, s
         Overrides ``fit.verbose`` (0 = silent).
     stream : text stream, optional
         Where progress and warnings go (default stderr).
+    resume : bool
+        Continue the run folder ``config`` (or ``run_dir``) from its last checkpoint, with the spec saved
+        in it; the result is the very one of an uninterrupted run. Overrides that change the spec are
+        refused. A finished run is returned as it is.
+    checkpoint_every : int, optional
+        Also checkpoint every this many batches (a checkpoint is always written at each epoch's end).
+    callbacks : iterable of Callback, optional
+        Python callback objects called after the spec's own (e.g. a sweep's pruning callback).
 
     Returns
     -------
     RunResult
+
+    The folder's life (lock, ``run.json``, checkpoints, Ctrl-C/SIGTERM, NaN stops) is described in
+    :mod:`kspec.run_lifecycle`. Ctrl-C and SIGTERM raise KeyboardInterrupt after the folder is made
+    resumable; a NaN or inf raises :class:`kspec.models.nan_guard.NonFiniteError`.
     """
+    from kspec import run_lifecycle as life
     from kspec.spec import build_model, compile_model
-    from kspec.spec.compiler import fit_arguments, make_callbacks
+    from kspec.spec.compiler import make_callbacks
 
     stream = sys.stderr if stream is None else stream
-    doc, spec = load_spec(config, overrides)
-    if spec["seed"] is None:
-        spec["seed"] = int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF
+    record = None
+    if resume:
+        folder, doc, spec, record = _open_resume(config, run_dir, overrides, init_weights)
+        if record is not None and record.get("status") in ("finished", "early_stopped"):
+            stream.write(f"{folder}: the run is finished ({record['status']}, {record.get('epochs_done')} "
+                         f"epochs); nothing to resume\n")
+            return life.finished_result(folder, RunResult)
+        if spec.get("stages"):
+            from kspec.spec import SpecError
+            raise SpecError(_plain_diagnostic(f"--resume: {folder} has stages, which kspec does not resume yet",
+                                              hint="train it anew"))
+    else:
+        doc, spec = load_spec(config, overrides)
+        if spec["seed"] is None:
+            spec["seed"] = int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF
     model = build_model(spec, doc)
     compile_model(model, spec, doc)
     if init_weights:
@@ -120,44 +165,59 @@ def train(config, run_dir=None, overrides=(), init_weights=None, verbose=None, s
         adapt_layers(model, splits["train"][0], skip=loaded)  # Normalization: statistics of the training split
     _print_warnings(doc, stream)
 
-    folder = new_run_dir(run_dir, spec["name"])
-    saved = False
-    try:
-        write_config(spec, folder, doc)
-        callbacks = make_callbacks(spec, doc, run_dir=folder)  # file arguments go in the run folder
-        x, y = splits["train"]
-        fit_args = fit_arguments(spec, verbose)
-        if "validation" in splits:
-            fit_args["validation_data"] = splits["validation"]
-        history = model.fit(x, y, callbacks=callbacks, stream=stream, **fit_args)
-        from kspec.spec.transfer import run_stages
-        histories = [history] + run_stages(model, spec, doc, splits, folder, verbose, stream)
-        save_run_model(model, spec, preprocessor, folder)
-        saved = True
-        write_json(os.path.join(folder, PREPROCESSING_FILE), preprocessor.state())
-        write_history(histories if len(histories) > 1 else history, os.path.join(folder, HISTORY_FILE))
-        if len(histories) > 1:
-            history = _joined(histories)
-        metrics = {}
-        if "test" in splits:
-            xt, yt = splits["test"]
-            metrics = model.evaluate(xt, yt, batch_size=spec["fit"].get("batch_size"), verbose=0,
-                                     return_dict=True)
-            write_json(os.path.join(folder, METRICS_FILE), jsonable(metrics))
-    except BaseException:
-        if not saved:
-            shutil.rmtree(folder, ignore_errors=True)
-        raise
-    return RunResult(folder, {k: list(v) for k, v in history.history.items()}, metrics)
+    folder = folder if resume else new_run_dir(run_dir, spec["name"])
+    life.acquire_lock(folder)
+    session = life.RunRecord(folder, life.session_record(record, spec, doc))
+    from kspec.run_session import run_training
+    return run_training(model, spec, doc, preprocessor, splits, folder, session, stream, verbose,
+                        checkpoint_every, fresh=not resume, result_type=RunResult, extra_callbacks=callbacks)
 
 
-def _joined(histories):
-    """One History-like object whose lists run through every stage."""
-    from types import SimpleNamespace
+def _open_resume(config, run_dir, overrides, init_weights):
+    """``(folder, doc, spec, record)`` of a run to resume; refuses a spec that differs from the run's."""
+    from kspec.run_files import CONFIG_FILE
+    from kspec.spec import SpecError, apply_overrides, load_file, resolve
+    from kspec.spec.writer import rebase_paths
+    from kspec.run_lifecycle import read_record, spec_differences
 
-    keys = list(dict.fromkeys(k for h in histories for k in h.history))
-    joined = {k: [v for h in histories for v in h.history.get(k, [None] * len(h.epoch))] for k in keys}
-    return SimpleNamespace(history=joined, epoch=list(range(len(next(iter(joined.values()), [])))))
+    if init_weights:
+        raise SpecError(_plain_diagnostic("--init-weights cannot be used with --resume",
+                                          hint="a resumed run starts from its checkpoint"))
+    given_spec = None
+    if isinstance(config, (str, os.PathLike)) and os.path.isdir(config):
+        folder = os.fspath(config)
+    elif run_dir is not None:
+        folder, given_spec = run_dir, config
+    elif config is not None:
+        given_spec = config
+        folder = os.path.join("runs", load_spec(config)[1]["name"])
+    else:
+        raise SpecError(_plain_diagnostic("--resume needs a run folder", hint="kspec train --resume runs/NAME"))
+    folder = os.path.normpath(folder)
+    path = os.path.join(folder, CONFIG_FILE)
+    if not os.path.isfile(path):
+        from kspec.io import ModelFileError
+        raise ModelFileError(f"not a run folder (no {CONFIG_FILE})", folder,
+                             hint="give the folder that kspec train wrote, e.g. runs/NAME")
+    record = read_record(folder)
+    if record is not None and record.get("status") == "stopped_on_nan":
+        raise KspecError(f"{folder}: the run stopped on a NaN ({record.get('message')}); resuming would meet "
+                         "it again: change the spec (e.g. a smaller learning rate) and train anew")
+    doc = load_file(path)
+    stored = resolve(doc)
+    apply_overrides(doc, overrides)
+    spec = resolve(doc)
+    changed = spec_differences(stored, spec)
+    if given_spec is not None:
+        _, other = load_spec(given_spec, overrides)
+        if other["seed"] is None:
+            other["seed"] = stored["seed"]
+        changed += spec_differences(rebase_paths(stored, folder), rebase_paths(other, folder))
+    if changed:
+        raise SpecError(_plain_diagnostic(
+            f"--resume: the spec differs from the run's in {', '.join(sorted(set(changed)))}",
+            hint=f"a resumed run keeps its spec ({path}); train anew to change it"))
+    return folder, doc, spec, record
 
 
 def _load_initial_weights(model, entry, stream, report):
@@ -256,6 +316,7 @@ def check_inputs(model, splits):
 
 # ---------------------------------------------------------------------- evaluate / predict / load
 
+@_code_scoped
 def evaluate(target, data=None, overrides=(), batch_size=None, verbose=0, stream=None):
     """Loss and metrics of a trained model (run folder or ``.h5``) as a dict.
 
@@ -263,10 +324,22 @@ def evaluate(target, data=None, overrides=(), batch_size=None, verbose=0, stream
     test or training source, e.g. its label column) or a data entry dict. ``overrides`` are ``--set``
     overrides of the stored spec, e.g. ``data.test.split=train``.
     """
+    run, x, y, batch_size = evaluation_inputs(target, data, overrides, batch_size, stream=stream)
+    logs = run.model.evaluate(x, y, batch_size=batch_size, verbose=verbose, return_dict=True,
+                              stream=stream or sys.stderr)
+    return jsonable(logs)
+
+
+@_code_scoped
+def evaluation_inputs(target, data=None, overrides=(), batch_size=None, stream=None):
+    """``(run, x, y, batch_size)``: what :func:`evaluate` runs the model on (the arguments are its own;
+    ``stream`` gets the note that a run is unfinished): the loaded run with its model compiled, the
+    preprocessed data and the batch size."""
     from kspec.data import load_split
     from kspec.spec import SpecError
 
     run = load_run(target)
+    _note_unfinished(run, stream or sys.stderr)
     spec, doc = run.spec, run.doc
     if overrides:
         if spec is None:
@@ -294,21 +367,21 @@ def evaluate(target, data=None, overrides=(), batch_size=None, verbose=0, stream
         compile_model(model, spec, doc)
     if batch_size is None and spec is not None:
         batch_size = spec["fit"].get("batch_size")
-    logs = model.evaluate(x, y, batch_size=batch_size, verbose=verbose, return_dict=True,
-                          stream=stream or sys.stderr)
-    return jsonable(logs)
+    return run, x, y, batch_size
 
 
-def predict(target, x, batch_size=None):
+@_code_scoped
+def predict(target, x, batch_size=None, verbose=0, stream=None):
     """Predictions of a trained model (a run folder, an ``.h5`` path or a :class:`LoadedRun`) for raw
     input ``x``: an array, or for a model with several inputs a dict input name -> array (or a list in
     input order). The run's input preprocessing is applied first.
 
     Returns an ndarray of shape (n, ...), or a list of them (in ``model.output_names`` order) for a
-    model with several outputs.
+    model with several outputs. ``verbose=1`` shows progress on ``stream`` (stderr by default).
     """
     run = target if isinstance(target, LoadedRun) else load_run(target, compile=False,
                                                                 with_spec=False)
+    _note_unfinished(run, None)
     names = run.input_names
     if isinstance(x, (list, tuple)) and len(names) > 1:
         x = dict(zip(names, x))
@@ -318,7 +391,7 @@ def predict(target, x, batch_size=None):
     if pre is not None:
         x = pre.transform_x(x)
     check_inputs(run.model, {"input": (x, None)})
-    return run.model.predict(x, batch_size=batch_size, verbose=0)
+    return run.model.predict(x, batch_size=batch_size, verbose=verbose, stream=stream)
 
 
 def export(target, path, overwrite=False):
@@ -336,6 +409,8 @@ def export(target, path, overwrite=False):
         raise ModelFileError("exists already", path, hint="choose another name, or overwrite it with --force")
     if os.path.isdir(path):
         raise ModelFileError("is a folder", path)
+    from kspec.run_files import save_run_model
+
     run = load_run(target)
     folder, filename = os.path.split(os.path.abspath(path))
     if run.spec is None:
@@ -358,6 +433,7 @@ def to_classes(probabilities):
 
 # ------------------------------------------------------------------------------ summary / validate
 
+@_code_scoped
 def summary(target, overrides=()):
     """Keras's summary table of a spec, run folder or model file, as text (no data is read)."""
     from kspec.models.summary import format_summary
@@ -365,6 +441,7 @@ def summary(target, overrides=()):
     return format_summary(_model_of(target, overrides))
 
 
+@_code_scoped
 def validate(config, overrides=(), data=False):
     """Check a spec without reading data (with ``data``, also read the data and check it against the
     model). Returns a report dict: ``name``, ``layers`` (name, class, output shape, params),
@@ -446,9 +523,17 @@ def _located(doc, path):
         yield
     except Exception as e:
         if doc is not None and path is not None and getattr(e, "spec_location", None) is None \
-                and type(e).__name__ in ("DataError", "StepError", "ModelFileError"):
+                and isinstance(e, KspecError):
             e.spec_location = doc.where(path)
         raise
+
+
+def _note_unfinished(run, stream):
+    if run.unfinished:
+        stream = stream or sys.stderr
+        state, kept = run.unfinished
+        stream.write(f"kspec: note: {run.folder}: the run is unfinished ({state}); using {kept}\n")
+        stream.flush()
 
 
 def _print_warnings(doc, stream):

@@ -2,8 +2,10 @@
 
 A run folder holds ``model.h5`` (Keras legacy HDF5; kspec's resolved spec and the preprocessing state
 are stored inside it too, so the model file alone is enough for predict), ``config.yaml`` (the resolved
-spec, every default filled in, paths relative to the folder), ``preprocessing.json``, ``history.csv``
-and ``metrics.json``. Files are written to a temporary name and renamed, so none is ever half written.
+spec, every default filled in, paths relative to the folder), ``preprocessing.json``, ``history.csv``,
+``metrics.json`` and ``run.json`` (the run's record; while it trains also ``checkpoint.npz`` and
+``train.lock``: see :mod:`kspec.run_lifecycle`). Files are written to a temporary name and renamed, so
+none is ever half written. An unfinished run's ``model.h5`` is its last completed epoch's.
 """
 import csv
 import json
@@ -17,6 +19,7 @@ CONFIG_FILE = "config.yaml"
 HISTORY_FILE = "history.csv"
 METRICS_FILE = "metrics.json"
 PREPROCESSING_FILE = "preprocessing.json"
+CODE_DIR = "code"  # copies of the user modules a run's spec names (module:Name)
 RUNS_DIR = "runs"
 SPEC_FORMAT = "kspec-run/1"  # the layout of the spec stored in model.h5
 
@@ -31,6 +34,7 @@ class LoadedRun:
         self.folder = os.path.dirname(os.path.abspath(model_path))
         self.doc = doc
         self.stored = stored  # what kspec stored in the model file: {"spec", "preprocessing"} or None
+        self.unfinished = None  # (state, kept) of an unfinished run folder (run_lifecycle.describe_unfinished)
 
     @property
     def label_column(self):
@@ -105,6 +109,35 @@ def save_run_model(model, spec, preprocessor, folder, filename=MODEL_FILE):
     return path
 
 
+def write_code(spec, folder):
+    """Copy every user module the spec names (``module:Name``) into ``folder/code``, so the run can be
+    evaluated and predicted after the original files move or change. Installed packages are not copied.
+    Returns the copied module names."""
+    import shutil
+
+    from kspec import user_code
+
+    loaded = user_code.loaded_modules()
+    copied = []
+    for module in sorted({ref.split(":")[0] for ref in user_code.references_in(spec)}):
+        path = loaded.get(module)
+        if not path or not os.path.isfile(path) or user_code.is_installed(path):
+            continue
+        parts = module.split(".")
+        source = path
+        for _ in parts[1:] if os.path.basename(path) != "__init__.py" else parts:
+            source = os.path.dirname(source)  # a package: copy its top-level folder
+        target = os.path.join(folder, CODE_DIR, os.path.basename(source))
+        os.makedirs(os.path.join(folder, CODE_DIR), exist_ok=True)
+        if os.path.isdir(source):
+            shutil.copytree(source, target, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(source, target)
+        copied.append(module)
+    return copied
+
+
 def write_history(history, path):
     """``history.csv``: one row per epoch, ``epoch`` first, then the keys in Keras's order. Given a list
     of histories (a spec's first fit, then its ``stages``), every epoch of every stage in order, numbered
@@ -137,10 +170,20 @@ def load_run(target, compile=True, with_spec=True):
     target = os.fspath(target)
     folder = target if os.path.isdir(target) else None
     model_path = os.path.join(target, MODEL_FILE) if folder else target
+    unfinished = None
+    if folder:
+        from kspec.run_lifecycle import describe_unfinished
+        unfinished = describe_unfinished(folder)
     if folder and not os.path.isfile(model_path):
+        if unfinished:
+            raise ModelFileError(f"the run is unfinished ({unfinished[0]}): no epoch has ended, so there is "
+                                 f"no {MODEL_FILE} yet", folder, hint=f"kspec train --resume {folder}")
         raise ModelFileError(f"no {MODEL_FILE} in the run folder", folder,
-                             hint="is this a finished run? a failed run leaves no folder")
-    with warnings.catch_warnings():
+                             hint="is this a run folder that kspec train wrote (runs/NAME)? A training "
+                                  "killed as it started leaves a folder without run.json: train again")
+    from kspec.user_code import CodeDirs
+
+    with warnings.catch_warnings(), CodeDirs(os.path.join(os.path.dirname(os.path.abspath(model_path)), CODE_DIR)):
         # Keras 2 optimizer arguments (lr, decay) warned when the run was trained; not again here
         warnings.simplefilter("ignore", DeprecationWarning)
         model, stored = load_model_and_spec(model_path, compile=compile)
@@ -152,7 +195,9 @@ def load_run(target, compile=True, with_spec=True):
     doc = spec = None
     if with_spec:
         doc, spec = _stored_spec(folder, model_dir, stored)
-    return LoadedRun(model, spec, preprocessor, model_path, doc, stored)
+    loaded = LoadedRun(model, spec, preprocessor, model_path, doc, stored)
+    loaded.unfinished = unfinished
+    return loaded
 
 
 def read_input(run, source="-", fmt=None, stdin=None):

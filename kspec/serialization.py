@@ -33,6 +33,8 @@ def deserialize(kind, identifier, **overrides):
     if isinstance(identifier, dict):
         if "class_name" in identifier:
             name, config = identifier["class_name"], dict(identifier.get("config") or {})
+            found = lookup_entry(kind, identifier)
+            name = name if found is None or not is_user_class(found) else reference_of(found) or name
         elif len(identifier) == 1:
             (name, config), = identifier.items()
             config = dict(config or {})
@@ -65,8 +67,41 @@ def serialize(value):
         return {k: serialize(v) for k, v in value.items()}
     if hasattr(value, "get_config"):
         kind = getattr(value, "registry_kind", None)
-        return {"module": KERAS_MODULES.get(kind, "keras"), "class_name": type(value).__name__,
-                "config": serialize(value.get_config()), "registered_name": None}
+        return {**class_entry(value, KERAS_MODULES.get(kind, "keras")), "config": serialize(value.get_config())}
     if callable(value):
-        return getattr(value, "keras_name", getattr(value, "__name__", str(value)))
+        return getattr(value, "keras_name", None) or reference_of(value) or getattr(value, "__name__", str(value))
     return value
+
+
+def is_user_class(cls):
+    """Whether a class (or function) is the user's, not kspec's: it is named by ``module:Name``."""
+    return not getattr(cls, "__module__", "kspec").split(".")[0] == "kspec"
+
+
+def reference_of(obj):
+    """``module:Name`` of a user's class or function (the form a spec and kspec's files name it by),
+    None for kspec's own."""
+    target = obj if inspect.isclass(obj) or inspect.isfunction(obj) else type(obj)
+    if not is_user_class(target) or target.__module__ in ("builtins", "__main__"):
+        return None
+    return f"{target.__module__}:{target.__qualname__}"
+
+
+def class_entry(obj, keras_module):
+    """The ``module``/``class_name``/``registered_name`` keys of a Keras config entry. A user class keeps
+    its own module (Keras's custom-object convention), so kspec finds it again as ``module:Name``."""
+    cls = type(obj)
+    if is_user_class(cls) and cls.__module__ not in ("builtins", "__main__"):
+        return {"module": cls.__module__, "class_name": cls.__name__, "registered_name": cls.__name__}
+    return {"module": keras_module, "class_name": cls.__name__, "registered_name": None}
+
+
+def lookup_entry(kind, entry):
+    """The class a Keras config entry names: a registered ``class_name``, else (a user class written with
+    its own ``module``) ``module:class_name``, which only loads where code is allowed."""
+    name = entry.get("class_name")
+    found = registry.lookup(kind, name)
+    module = entry.get("module")
+    if found is None and isinstance(module, str) and module and not module.split(".")[0] in ("keras", "builtins"):
+        found = registry.lookup(kind, f"{module}:{name}")
+    return found

@@ -94,7 +94,7 @@ def assert_float32(arrays, what="array"):
 def run_layer_test(layer_cls, init_kwargs, input_shape, expected_output_shape=None,
                    expected_num_trainable_weights=None, expected_num_non_trainable_weights=None,
                    supports_masking=None, input_dtype="float32", run_training_check=True, input_data=None,
-                   seed=0):
+                   seed=0, run_gradient_check=True, run_mask_check=True):
     """Keras-style smoke test of a layer class; returns the (first) output array of the first call.
 
     Checks, each failing with a message naming the layer and the quantity that differs:
@@ -103,11 +103,14 @@ def run_layer_test(layer_cls, init_kwargs, input_shape, expected_output_shape=No
     ``compute_output_shape`` (batch None) and ``expected_output_shape`` (full, batch included); float32
     outputs and weights; the weight counts; batch independence (sample 0 alone gives row 0); a mask is
     dropped by a layer that does not support masking; a layer revived from its config with
-    ``set_weights`` reproduces the output; and one SGD step of a Sequential([layer]) under MSE gives a
-    finite loss and moves the trainable weights.
+    ``set_weights`` reproduces the output; one SGD step of a Sequential([layer]) under MSE gives a
+    finite loss and moves the trainable weights (one input only); and a float64 gradient check of the
+    inference call with respect to the (float) inputs and the weights.
 
-    input_shape : full shape, batch first, e.g. (2, 3, 4). input_data : optional array used instead of
-    random data (random ints in [0, 10) for integer ``input_dtype``).
+    input_shape : full shape, batch first, e.g. (2, 3, 4), or a list of them for a layer of several
+    inputs. run_mask_check : False for a layer whose mask has its input's own shape (Softmax).
+    input_data : optional array (or list) used instead of random data (random ints in [0, 10)
+    for integer ``input_dtype``).
     Layers whose config needs unsafe loading (a Lambda of a Python ``lambda``) cannot take the config
     round trip: give such a Lambda a named function.
     """
@@ -115,9 +118,18 @@ def run_layer_test(layer_cls, init_kwargs, input_shape, expected_output_shape=No
     from kspec.optimizers import SGD
 
     rng = np.random.default_rng(seed)
-    x = _layer_test_input(rng, input_shape, input_dtype) if input_data is None else np.asarray(input_data)
-    input_shape = tuple(x.shape)
+    several = isinstance(input_shape, list) or isinstance(input_data, list)
+    if input_data is not None:
+        x = [np.asarray(a) for a in input_data] if several else np.asarray(input_data)
+    else:
+        x = [_layer_test_input(rng, tuple(s), input_dtype) for s in input_shape] if several else \
+            _layer_test_input(rng, input_shape, input_dtype)
+    xs = x if several else [x]
+    input_shape = tuple(xs[0].shape)
     name = layer_cls.__name__
+
+    def tensors(arrays):
+        return [Tensor(a) for a in arrays] if several else Tensor(arrays[0])
 
     layer = layer_cls(**init_kwargs)
     config = _check_config_round_trip(layer_cls, layer, "unbuilt")
@@ -125,9 +137,10 @@ def run_layer_test(layer_cls, init_kwargs, input_shape, expected_output_shape=No
         assert layer.supports_masking == supports_masking, \
             f"{name}.supports_masking is {layer.supports_masking}, expected {supports_masking}"
 
-    outs = _as_list(layer(Tensor(x)))
+    outs = _as_list(layer(tensors(xs)))
     arrays = [o.data for o in outs]
-    declared = layer.compute_output_shape((None,) + input_shape[1:])
+    declared = layer.compute_output_shape([(None,) + a.shape[1:] for a in xs] if several else
+                                          (None,) + input_shape[1:])
     declared = declared if isinstance(declared, list) else [declared]
     assert len(declared) == len(outs), f"{name}: compute_output_shape gives {len(declared)} shapes, " \
                                        f"call gives {len(outs)} outputs"
@@ -151,12 +164,12 @@ def run_layer_test(layer_cls, init_kwargs, input_shape, expected_output_shape=No
             f"{expected_num_non_trainable_weights}"
 
     if input_shape[0] >= 2:  # row 0 must not depend on the rest of the batch
-        first = _as_list(layer(Tensor(x[:1])))
+        first = _as_list(layer(tensors([a[:1] for a in xs])))
         for i, (o, full) in enumerate(zip(first, arrays)):
             np.testing.assert_allclose(o.data, full[:1], rtol=1e-5, atol=1e-6,
                                        err_msg=f"{name} output {i}: sample 0 alone differs from row 0")
 
-    if x.ndim >= 2:
+    if run_mask_check and xs[0].ndim >= 2 and not several:  # a time-step mask, (batch, ..., steps)
         masked = Tensor(x)
         masked.keras_mask = rng.random(input_shape[:-1]) > 0.3
         out_mask = _as_list(layer(masked))[0].keras_mask
@@ -166,15 +179,17 @@ def run_layer_test(layer_cls, init_kwargs, input_shape, expected_output_shape=No
     built_config = _check_config_round_trip(layer_cls, layer, "built")
     assert built_config == config, f"{name}: building changed the config:\n{config}\n{built_config}"
     revived = layer_cls.from_config(json.loads(json.dumps(config)))
-    revived(Tensor(x))
+    revived(tensors(xs))
     revived.set_weights(layer.get_weights())
-    for i, (o, a) in enumerate(zip(_as_list(revived(Tensor(x))), arrays)):
+    for i, (o, a) in enumerate(zip(_as_list(revived(tensors(xs))), arrays)):
         np.testing.assert_allclose(o.data, a, rtol=1e-6, atol=1e-7,
                                    err_msg=f"{name} output {i}: revived layer with set_weights differs")
     layer.clear_activity_losses()
 
-    if run_training_check and len(outs) == 1 and arrays[0].dtype.kind == "f":
+    if run_training_check and not several and len(outs) == 1 and arrays[0].dtype.kind == "f":
         _check_training_step(Sequential, SGD, layer_cls(**init_kwargs), x, rng.standard_normal(arrays[0].shape))
+    if run_gradient_check and arrays[0].dtype.kind == "f":
+        _check_layer_gradient(layer_cls.from_config(json.loads(json.dumps(config))), xs, several, rng)
     return arrays[0] if len(arrays) == 1 else arrays
 
 
@@ -195,13 +210,30 @@ def _check_config_round_trip(layer_cls, layer, when):
         text = json.dumps(config)
     except TypeError as err:
         raise AssertionError(f"{name} ({when}): get_config() is not JSON-serializable: {err}") from err
-    for key in ("name", "trainable", "dtype"):
+    for key in ("name", "dtype"):  # (an InputLayer's or a SpatialDropout's Keras config has no "trainable")
         assert key in config, f"{name} ({when}): get_config() lacks the base key {key!r}"
     config = json.loads(text)
     again = layer_cls.from_config(json.loads(text)).get_config()
     assert json.loads(json.dumps(again)) == config, \
         f"{name} ({when}): from_config(get_config()) changed the config:\n{config}\n{again}"
     return config
+
+
+def _check_layer_gradient(layer, xs, several, rng):
+    """check_backward of the inference call in float64, with non-trivial weights."""
+    layer.ensure_built([(None,) + a.shape[1:] for a in xs] if several else (None,) + xs[0].shape[1:])
+    for w in layer.weights:
+        w.assign(_host_copy(w) + rng.standard_normal(w.shape).astype(np.float32) * np.float32(0.1))
+    to_float64(layer)
+    inputs = [a.astype(np.float64) if a.dtype.kind == "f" else a for a in xs]
+
+    def call(*ts):
+        return layer(list(ts) if several else ts[0], training=False)
+
+    try:
+        check_backward(call, inputs, params=layer.trainable_weights)
+    except AssertionError as err:
+        raise AssertionError(f"{type(layer).__name__}: float64 gradient check: {err}") from err
 
 
 def _check_training_step(sequential_cls, sgd_cls, layer, x, y):

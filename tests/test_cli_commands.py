@@ -164,10 +164,40 @@ def test_unexpected_errors_suggest_kspec_debug(monkeypatch):
 
     monkeypatch.setattr(run, "train", broken)
     result = _invoke(["train", QUICKSTART])
-    assert result.exit_code == 1, result.stderr
-    assert "unexpected RuntimeError: boom" in result.stderr and "KSPEC_DEBUG=1" in result.stderr, result.stderr
+    assert result.exit_code == 70, result.stderr
+    assert "internal error: RuntimeError: boom" in result.stderr and "KSPEC_DEBUG=1" in result.stderr, result.stderr
     with pytest.raises(RuntimeError):
         _invoke(["train", QUICKSTART], env={"KSPEC_DEBUG": "1"})
+
+
+def test_a_bug_that_raises_value_error_is_an_internal_error(monkeypatch):
+    from kspec import run
+
+    def broken(*args, **kwargs):
+        raise ValueError("operands could not be broadcast together")
+
+    monkeypatch.setattr(run, "train", broken)
+    result = _invoke(["train", QUICKSTART])
+    assert result.exit_code == 70 and "internal error: ValueError" in result.stderr, result.stderr
+
+
+def test_errors_are_mapped_by_type_not_by_name(monkeypatch):
+    from kspec import run
+    from kspec.data import DataError
+    from kspec.errors import KspecError
+
+    class MyDataError(DataError):  # a subclass elsewhere: still a data error (exit 1)
+        pass
+
+    class Quota(KspecError):
+        exit_code = 3
+
+    for error, code, text in [(MyDataError("bad rows", "x.csv", hint="fix them"), 1, "x.csv: bad rows"),
+                              (Quota("over quota", "runs/"), 3, "runs/: over quota")]:
+        monkeypatch.setattr(run, "train", lambda *a, _e=error, **k: (_ for _ in ()).throw(_e))
+        result = _invoke(["train", QUICKSTART])
+        assert result.exit_code == code and f"kspec: error: {text}" in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
 
 
 # -- real processes ------------------------------------------------------------------------------------

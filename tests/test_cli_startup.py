@@ -75,3 +75,19 @@ def test_loading_to_compile_still_imports_the_training_modules(runs):
     assert set(json.loads(stdout)) == {"accuracy", "loss"}, stdout
     for package in ("kspec.losses", "kspec.metrics", "kspec.optimizers"):
         assert package in modules, f"evaluate ran without importing {package}?"
+
+
+def test_help_stays_light():
+    """kspec --help (and a workbench command's --help) loads no engine and no optional extra."""
+    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    code = ("import sys\nfrom kspec.cli.main import main\n"
+            "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            "print(' '.join(sorted(sys.modules)), file=sys.stderr)")
+    for args in (["--help"], ["plot", "--help"], ["explain", "--help"]):
+        done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                              env=env, timeout=60)
+        modules = set(done.stderr.split())
+        assert "click" in modules, done.stderr
+        heavy = sorted(m for m in modules if m.split(".")[0] in ("numpy", "matplotlib", "h5py", "yaml")
+                       or m.startswith(("kspec.engine", "kspec.layers", "kspec.workbench")))
+        assert not heavy, f"kspec {' '.join(args)} imported {heavy}"

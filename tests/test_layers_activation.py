@@ -6,7 +6,7 @@ import pathlib
 import numpy as np
 import pytest
 
-from kspec import constraints, initializers, layers, registry, regularizers
+from kspec import constraints, initializers, regularizers
 from kspec.engine import Tensor
 from kspec.layers import ELU, LeakyReLU, PReLU, ReLU, Softmax, clear_session
 from kspec.testing import check_backward, to_float64
@@ -139,11 +139,6 @@ def test_config_round_trip(case):
     config = layer.get_config()
     again = type(layer).from_config(config)
     assert again.get_config() == config, f"{case}: from_config(get_config()) changes the config"
-
-
-@pytest.mark.parametrize("name", ["ReLU", "LeakyReLU", "ELU", "Softmax", "PReLU"])
-def test_layers_are_registered(name):
-    assert registry.lookup("layer", name) is getattr(layers, name), f"{name} not registered"
 
 
 def test_leaky_relu_accepts_keras2_alpha_with_a_warning():

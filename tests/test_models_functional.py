@@ -289,10 +289,8 @@ def keras2_form(config):
 
 
 def test_reads_keras2_functional_config():
-    from kspec.io.functional_config import functional_from_config
-
     config = keras2_form(GOLDEN["siamese"]["config"])
-    model = functional_from_config(config)
+    model = Functional.from_config(config)
     assert [layer.name for layer in model.layers] == GOLDEN["siamese"]["layers"], "layer order"
     model.set_weights([ARRAYS[f"siamese/w{i}"] for i in range(GOLDEN["siamese"]["n_weights"])])
     x, _ = data("siamese")
@@ -308,10 +306,9 @@ def test_reads_keras2_functional_config():
     (lambda c: c.pop("output_layers"), "no output_layers"),
 ], ids=["unknown-layer", "missing-node", "no-outputs"])
 def test_bad_functional_configs(edit, message):
-    from kspec.io import ModelFileError
-    from kspec.io.functional_config import functional_from_config
+    from kspec.models.config import ConfigError
 
     config = json.loads(json.dumps(GOLDEN["siamese"]["config"]))
     edit(config)
-    with pytest.raises(ModelFileError, match=message):
-        functional_from_config(config)
+    with pytest.raises(ConfigError, match=message):
+        Functional.from_config(config)

@@ -9,6 +9,14 @@ from _golden_models import FakeClock, Tick, arrays, load, mlp
 from kspec.models.progbar import Progbar, format_eta, format_time_per_unit, format_value
 
 PROGRESS = load("models_progress.json")
+
+
+@pytest.fixture(autouse=True)
+def keras_terminal_bar(monkeypatch):
+    """The transcripts are Keras's terminal rendering: the bar mode, with colours (see test_progress_modes)."""
+    monkeypatch.setenv("KSPEC_PROGRESS", "bar")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+
 DATA = arrays(load("models_fit.json")["data"])
 
 

@@ -35,7 +35,8 @@ def trained(tmp_path_factory):
 def test_run_folder_holds_everything(trained):
     result, _ = trained
     names = sorted(os.listdir(result.run_dir))
-    assert names == ["config.yaml", "history.csv", "metrics.json", "model.h5", "preprocessing.json"], names
+    assert names == ["config.yaml", "history.csv", "metrics.json", "model.h5", "preprocessing.json",
+                     "run.json"], names
 
 
 def test_progress_goes_to_the_stream(trained):
@@ -112,18 +113,29 @@ def test_run_folders_are_never_overwritten(tmp_path, monkeypatch):
     assert explicit.run_dir == os.path.join("runs", "iris-3"), "an explicit --run-dir is not overwritten"
 
 
-def test_failed_training_leaves_no_run_folder(tmp_path):
+def test_failed_training_leaves_no_run_folder(tmp_path, monkeypatch):
+    import functools
+
+    from kspec.models import Model
+
     folder = tmp_path / "failed"
-    with pytest.raises(ValueError):
-        # 120 samples * (1 - 0.999) rounds to 0 training samples: fit fails after the folder exists
-        run.train(QUICKSTART, run_dir=str(folder), overrides=("fit.validation_split=0.999",), verbose=0)
+
+    @functools.wraps(Model.fit)  # the same signature: the spec's fit section is read from it
+    def failing_fit(self, *args, **kwargs):
+        assert folder.exists(), "fit runs after the run folder is made"
+        raise RuntimeError("training failed")
+
+    monkeypatch.setattr(Model, "fit", failing_fit)
+    with pytest.raises(RuntimeError, match="training failed"):
+        run.train(QUICKSTART, run_dir=str(folder), verbose=0)
     assert not folder.exists(), "the partial run folder is removed"
 
 
 @pytest.mark.parametrize("override, error", [
     ("data.train.path=absent.csv", DataError),
     ("model.layers.0.Dense.unit=3", SpecError),
-], ids=["data", "spec"])
+    ("fit.validation_split=0.999", SpecError),  # 120 * (1 - 0.999) rounds to no training sample
+], ids=["data", "spec", "validation-split"])
 def test_errors_before_training_create_nothing(tmp_path, override, error):
     folder = tmp_path / "runs" / "x"
     with pytest.raises(error):

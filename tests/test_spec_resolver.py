@@ -42,10 +42,9 @@ def _errors(text):
     ("- Dense: 3", "Dense", {"units": 3}),
     ("- Activation: tanh", "Activation", {"activation": "tanh"}),
     ("- Dense: {units: 3, activation: softmax}", "Dense", {"units": 3, "activation": "softmax"}),
-    ("- dense: {units: 3}", "Dense", {"units": 3}),
     ("- {class_name: Dense, config: {units: 3}}", "Dense", {"units": 3}),
     ("- Reshape: [2, 2]", "Reshape", {"target_shape": [2, 2]}),
-], ids=["bare", "positional-float", "positional-int", "positional-str", "keywords", "lowercase",
+], ids=["bare", "positional-float", "positional-int", "positional-str", "keywords",
         "keras-form", "positional-list"])
 def test_layer_entry_forms(entry, cls, args):
     _, spec = _resolve(_spec(f"    {entry}"))
@@ -53,6 +52,36 @@ def test_layer_entry_forms(entry, cls, args):
     assert list(entry_out) == [cls], f"class of {entry!r}"
     for k, v in args.items():
         assert entry_out[cls][k] == v, f"{cls}.{k} of {entry!r}"
+
+
+def test_a_class_name_is_spelled_as_keras_spells_it():
+    (d,) = _errors(_spec("    - dense: {units: 3}"))
+    assert "unknown layer 'dense' (did you mean 'Dense'?)" in d.message, d.message
+
+
+def test_an_integral_float_size_is_an_integer_and_a_fraction_is_an_error():
+    _, spec = _resolve(_spec("    - Dense: 3.0"))
+    units = spec["model"]["layers"][0]["Dense"]["units"]
+    assert units == 3 and isinstance(units, int), units
+    (d,) = _errors(_spec("    - Dense: 3.5"))
+    assert "units must be a positive integer, found 3.5" in d.message, d.message
+
+
+def test_activity_regularization_builds_from_a_spec_and_adds_its_penalty():
+    import numpy as np
+
+    doc, spec = _resolve(_spec("    - Dense: 3\n    - ActivityRegularization: {l1: 0.01, l2: 0.05}"))
+    model = compile_model(build_model(spec, doc), spec, doc)
+    layer = model.layers[-1]
+    assert layer.get_config()["l1"] == 0.01 and "activity_regularizer" not in layer.get_config()
+    x = np.arange(8, dtype=np.float32).reshape(2, 4) / 8
+    out = model(x).data
+    model.fit(x, np.eye(3, dtype=np.float32)[[0, 1]], epochs=1, batch_size=2, verbose=0)
+    (penalty,) = layer.losses
+    expected = (0.01 * np.abs(out).sum() + 0.05 * np.square(out).sum()) / 2
+    np.testing.assert_allclose(float(penalty.data), expected, rtol=1e-5)
+    (d,) = _errors(_spec("    - ActivityRegularization: {l1: 0.01, activity_regularizer: l2}"))
+    assert "unknown argument 'activity_regularizer'" in d.message, d.message
 
 
 def test_defaults_are_filled_from_the_signature():

@@ -61,6 +61,8 @@ def test_schema_lists_the_registries(validator):
     assert "Dense" in classes and "Conv2D" in classes, "every layer class is a property (for completion)"
     dense = defs["layer.Dense"]["anyOf"][0]
     assert dense["additionalProperties"] is False, "Dense takes only its own arguments"
-    assert dense["properties"]["units"] == {"type": "integer", "minimum": 1}, dense["properties"]["units"]
-    assert dense["properties"]["use_bias"] == {"type": "boolean", "default": True}, dense["properties"]["use_bias"]
+    typed = {name: {k: v for k, v in p.items() if k != "description"} for name, p in dense["properties"].items()}
+    assert typed["units"] == {"type": "integer", "minimum": 1}, dense["properties"]["units"]
+    assert typed["use_bias"] == {"type": "boolean", "default": True}, dense["properties"]["use_bias"]
+    assert dense["properties"]["units"]["description"].startswith("Positive integer"), "shown on hover"
     assert "adam" in defs["optimizer"]["anyOf"][0]["enum"], "optimizer names are an enum"

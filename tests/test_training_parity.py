@@ -89,9 +89,9 @@ SLOT_CASES = [c for c in CASES if "optimizer_variables" in c]
 def test_optimizer_variables_match_keras_order_names_and_values(case):
     _, optimizer, _ = train(case)
     names = [name for name, _ in optimizer.variables]
-    # Keras paths are "<optimizer>/<model>_<layer>_<weight>_<slot>"; kspec's weight paths lack the model
-    # name (dense/kernel), and Nadam's product is a bare "variable".
-    expected_names = [p.split("/", 1)[-1].replace("sequential_", "", 1) for p in case["optimizer_variables"]]
+    # Keras paths are "<optimizer>/<model>_<layer>_<weight>_<slot>", kspec's names the part after the
+    # optimizer's (a Sequential's layers get "sequential/dense/kernel" paths, as in Keras).
+    expected_names = [p.split("/", 1)[-1] for p in case["optimizer_variables"]]
     assert names == expected_names, f"{case['id']}: optimizer variable names/order differ from Keras"
     got = flat([value for _, value in optimizer.variables]).astype(np.float32)
     start = case["optimizer_offset"]

@@ -1,7 +1,9 @@
 """The ``kspec`` command group and its error handling.
 
 Exit codes: 0 success, 1 a runtime, data or model-file error (one clear line on stderr), 2 a usage or
-spec error (every diagnostic, ``file:line:col``). No traceback is shown unless ``KSPEC_DEBUG=1``.
+spec error (every diagnostic, ``file:line:col``), 70 an internal error (a bug in kspec). Errors are
+mapped by type: every user error is a :class:`kspec.errors.KspecError`, which carries its exit code.
+No traceback is shown unless ``KSPEC_DEBUG=1``.
 Only click is imported here, so ``kspec --help`` is fast; commands import the engine when they run.
 """
 import os
@@ -10,10 +12,9 @@ import sys
 import click
 
 from kspec import __version__
-from kspec.cli.commands import evaluate, export, predict, schema, summary, train, validate
+from kspec.cli.commands import evaluate, export, predict, schema, summary, sweep, train, validate
+from kspec.errors import EXIT_ERROR, EXIT_INTERNAL, EXIT_USAGE, KspecError  # noqa: F401 (EXIT_USAGE: re-exported)
 
-EXIT_ERROR = 1
-EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
 
@@ -29,9 +30,10 @@ class KspecGroup(click.Group):
         except BrokenPipeError:
             _silence_stdout()
             ctx.exit(EXIT_BROKEN_PIPE)
-        except KeyboardInterrupt:
-            click.echo("kspec: interrupted", err=True)
-            ctx.exit(EXIT_INTERRUPTED)
+        except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM during training (exit 128 + the signal)
+            if not getattr(e, "kspec_reported", False):
+                click.echo("kspec: interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED - 2 + int(getattr(e, "signum", 2)))
         except Exception as e:  # noqa: BLE001 - the top of the program: every error becomes a message
             if os.environ.get("KSPEC_DEBUG") in ("1", "true", "yes"):
                 raise
@@ -40,34 +42,33 @@ class KspecGroup(click.Group):
 
 def report(e):
     """Print an exception as kspec's user-facing message; returns the exit code."""
-    spec_error = _loaded_class("kspec.spec.errors", "SpecError")
-    if spec_error is not None and isinstance(e, spec_error):
-        click.echo(e.format(), err=True)
-        n = sum(d.severity == "error" for d in e.diagnostics)
-        if n > 1:
-            click.echo(f"{n} errors", err=True)
-        return EXIT_USAGE
-    expected = [c for c in (_loaded_class("kspec.data.errors", "DataError"),
-                            _loaded_class("kspec.io.errors", "ModelFileError")) if c is not None]
-    if isinstance(e, tuple(expected)) or isinstance(e, (ValueError, OSError)):
-        text = str(e) if not isinstance(e, OSError) or not e.strerror else \
-            f"{e.filename + ': ' if e.filename else ''}{e.strerror}"
-        where = getattr(e, "spec_location", None)
-        if where and where[1] is not None:  # the spec entry that named the file
-            loc = ":".join(str(p) for p in where if p is not None)
-            click.echo(f"{loc}: error: {text}", err=True)
+    if isinstance(e, KspecError):
+        diagnostics = getattr(e, "diagnostics", None)
+        if diagnostics is not None:  # a SpecError: every diagnostic, with its source line
+            click.echo(e.format(), err=True)
+            n = sum(d.severity == "error" for d in diagnostics)
+            if n > 1:
+                click.echo(f"{n} errors", err=True)
         else:
-            click.echo(f"kspec: error: {text}", err=True)
+            where = getattr(e, "spec_location", None)  # the spec entry that named the file
+            prefix = ":".join(str(p) for p in where if p is not None) if where and where[1] is not None \
+                else "kspec"
+            click.echo(f"{prefix}: error: {e}", err=True)
+        return e.exit_code
+    if isinstance(e, OSError):  # the file system refused: a missing file, a full disk, no permission
+        text = f"{e.filename + ': ' if e.filename else ''}{e.strerror}" if e.strerror else str(e)
+        click.echo(f"kspec: error: {text}", err=True)
         return EXIT_ERROR
-    click.echo(f"kspec: error: unexpected {type(e).__name__}: {e}", err=True)
-    click.echo("run with KSPEC_DEBUG=1 for the traceback", err=True)
-    return EXIT_ERROR
-
-
-def _loaded_class(module, name):
-    """A class from a module only if that module is loaded (an exception of it can't exist otherwise)."""
-    mod = sys.modules.get(module)
-    return getattr(mod, name, None) if mod is not None else None
+    user_code = sys.modules.get("kspec.user_code")
+    frames = user_code.user_frames(e) if user_code is not None else ""
+    if frames:  # the failure is inside the user's own code: their error, shown with their frames
+        click.echo(f"kspec: error in your code: {type(e).__name__}: {e}", err=True)
+        click.echo(frames.rstrip(), err=True)
+        return EXIT_ERROR
+    click.echo(f"kspec: internal error: {type(e).__name__}: {e}", err=True)
+    click.echo("this is a bug in kspec; run again with KSPEC_DEBUG=1 to see the traceback, and report it",
+               err=True)
+    return EXIT_INTERNAL
 
 
 def _silence_stdout():
@@ -88,7 +89,8 @@ Examples:
   kspec validate my.yaml --data                  # every mistake at once, FILE:LINE:COL
   kspec export runs/iris iris.keras              # a file Keras 3 opens with load_model
 
-Exit status: 0 ok, 1 runtime/data/model-file error, 2 usage or spec error.
+Exit status: 0 ok, 1 runtime/data/model-file error (or a NaN in training), 2 usage or spec error,
+70 internal error (a bug in kspec), 130 Ctrl-C, 143 SIGTERM.
 Set KSPEC_DEBUG=1 to see tracebacks.""")
 @click.version_option(__version__, "--version", prog_name="kspec")
 def cli():
@@ -100,7 +102,14 @@ def cli():
 
 
 for _command in (train.command, evaluate.command, predict.command, summary.command, validate.command,
-                 schema.command, export.command):
+                 schema.command, sweep.command, export.command):
+    cli.add_command(_command)
+
+# The workbench around a run (plot, plot-model, compare, init, list, explain).
+from kspec.cli.commands import catalog, compare, init, plot, plot_model  # noqa: E402
+
+for _command in (init.command, catalog.list_command, catalog.explain_command, plot.command, plot_model.command,
+                 compare.command):
     cli.add_command(_command)
 
 

@@ -1,7 +1,8 @@
 """The one exception every data reader raises."""
+from kspec.errors import KspecError
 
 
-class DataError(Exception):
+class DataError(KspecError):
     """A data file or data entry that cannot be read.
 
     Attributes
@@ -19,13 +20,11 @@ class DataError(Exception):
     """
 
     def __init__(self, message, path=None, *, line=None, hint=None):
-        self.message = message
         self.path = None if path is None else str(path)
         self.line = line
-        self.hint = hint
-        super().__init__(str(self))
+        super().__init__(message, self.path, hint)
 
-    def __str__(self):
+    def format(self):
         text = self.message
         if self.line is not None:
             text = f"line {self.line}: {text}"

@@ -10,6 +10,7 @@ import contextlib
 from kspec import backend
 
 _grad_enabled = True
+_recording = ()  # the ids of the GradientTapes recording now (kspec.engine.tape)
 
 
 def is_grad_enabled():
@@ -39,7 +40,7 @@ class Tensor:
     logits : Tensor or None, set by softmax/sigmoid so a crossentropy can use the pre-activation values.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "op", "keras_mask", "logits",
+    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "op", "keras_mask", "logits", "tapes",
                  "__weakref__")
     __array_priority__ = 100
 
@@ -52,6 +53,7 @@ class Tensor:
         self.op = op
         self.keras_mask = None
         self.logits = None
+        self.tapes = ()  # ids of the GradientTapes that recorded the op making this tensor
 
     # -- array-like facade ---------------------------------------------------------------------------
     @property
@@ -75,6 +77,19 @@ class Tensor:
 
     def numpy(self):
         return backend.to_numpy(self.data)
+
+    def __array__(self, dtype=None, copy=None):
+        arr = backend.to_numpy(self.data)
+        return arr if dtype is None else arr.astype(dtype, copy=False)
+
+    def __float__(self):
+        return float(self.data)
+
+    def __int__(self):
+        return int(self.data)
+
+    def item(self):
+        return self.data.item()
 
     def __repr__(self):
         flag = ", requires_grad=True" if self.requires_grad else ""
@@ -130,7 +145,27 @@ class Variable(Tensor):
 
     __slots__ = ("name", "path", "trainable", "constraint", "regularizer")
 
-    def __init__(self, data, name="variable", trainable=True, constraint=None, regularizer=None, path=None):
+    def __init__(self, initializer, shape=None, dtype=None, trainable=True, name="variable", constraint=None,
+                 regularizer=None, path=None, autocast=True, aggregation="none", synchronization="auto"):
+        """Keras 3's signature: ``initializer`` is the value (array, Tensor or number) or a callable
+        ``(shape, dtype)`` (an initializer object) with ``shape``. An array keeps its dtype (float64 ones serve the
+        gradient checks); Python floats become float32."""
+        xp = backend.xp
+        if isinstance(initializer, str):
+            raise TypeError(f"Variable: pass an initializer object, e.g. kspec.initializers.get({initializer!r}), "
+                            "or a value")
+        if callable(initializer) and not isinstance(initializer, Tensor):
+            if shape is None:
+                raise ValueError("a Variable made from an initializer needs `shape`")
+            data = xp.asarray(initializer(tuple(shape), dtype or backend.floatx))
+        else:
+            data = initializer.data if isinstance(initializer, Tensor) else initializer
+            if dtype is not None:
+                data = xp.asarray(data, dtype=dtype)
+            elif not hasattr(data, "dtype"):  # Python numbers and lists: floats become float32
+                data = xp.asarray(data)
+                if data.dtype == xp.float64:
+                    data = data.astype(backend.floatx)
         super().__init__(data, requires_grad=trainable)
         self.name = name
         self.path = path or name
@@ -139,12 +174,32 @@ class Variable(Tensor):
         self.regularizer = regularizer
 
     def assign(self, value):
-        """Copy ``value`` into the variable in place, keeping its dtype and shape."""
-        value = backend.xp.asarray(value)
-        if value.shape != self.data.shape:
+        """Copy ``value`` (array, Tensor or number) into the variable in place, keeping its dtype and shape."""
+        value = backend.xp.asarray(value.data if isinstance(value, Tensor) else value)
+        if value.shape != self.data.shape and value.ndim:
             raise ValueError(f"cannot assign shape {value.shape} to variable {self.path!r} of shape "
                              f"{self.data.shape}")
         self.data[...] = value
+        return self
+
+    def assign_add(self, delta):
+        """``variable += delta`` in place."""
+        self.data += backend.xp.asarray(delta.data if isinstance(delta, Tensor) else delta, dtype=self.dtype)
+        return self
+
+    def assign_sub(self, delta):
+        """``variable -= delta`` in place."""
+        self.data -= backend.xp.asarray(delta.data if isinstance(delta, Tensor) else delta, dtype=self.dtype)
+        return self
+
+    @property
+    def value(self):
+        """The variable as a Tensor (gradients flow through it, as through the variable)."""
+        return self
+
+    def numpy(self):
+        """A copy of the current value (later updates do not change it)."""
+        return backend.to_numpy(self.data).copy()
 
     def __repr__(self):
         return f"Variable({self.path!r}, shape={self.shape}, dtype={self.dtype})"
@@ -168,5 +223,8 @@ def make(data, parents, backward, op=None):
     if _grad_enabled:
         for p in parents:
             if p.requires_grad:
-                return Tensor(data, True, parents, backward, op)
+                out = Tensor(data, True, parents, backward, op)
+                if _recording:
+                    out.tapes = _recording
+                return out
     return Tensor(data, op=op)

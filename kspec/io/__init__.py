@@ -22,8 +22,7 @@ _LEGACY_SUFFIXES = (".h5", ".hdf5", ".hdf", ".keras.h5")
 # Loaded on first use (PEP 562): loading a model to predict needs neither the .weights.h5 layout nor
 # anything for saving.
 _LAZY = {"open_for_reading": "kspec.io.h5utils"}
-_SUBMODULES = ("h5_legacy", "weights_h5", "h5utils", "keras_config", "functional_config", "optimizer_state",
-               "keras_zip")
+_SUBMODULES = ("h5_legacy", "weights_h5", "h5utils", "keras_config", "optimizer_state", "keras_zip")
 
 
 def __getattr__(name):
@@ -59,10 +58,15 @@ def load_model_and_spec(path, compile=True):
     return h5_legacy.load_model_and_spec(path, compile=compile)
 
 
-def load_model(path, compile=True):
+def load_model(path, compile=True, custom_objects=None, safe_mode=None):
     """A kspec model from a ``.keras`` or whole-model ``.h5`` file, compiled (with optimizer state) when
-    the file says how."""
-    return load_model_and_spec(path, compile=compile)[0]
+    the file says how. ``custom_objects`` maps class or function names to the user's objects (no import,
+    as Keras's); ``safe_mode=False`` lets the file name user code as ``module:Name`` (imported then), True
+    refuses it, None keeps the outer setting (:mod:`kspec.user_code`)."""
+    from kspec.user_code import CustomObjectScope, SafeModeScope
+
+    with CustomObjectScope(custom_objects), SafeModeScope(safe_mode):
+        return load_model_and_spec(path, compile=compile)[0]
 
 
 def save_weights(model, path):

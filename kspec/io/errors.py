@@ -1,7 +1,8 @@
 """The one exception (and one warning) every model-file function raises."""
+from kspec.errors import KspecError
 
 
-class ModelFileError(Exception):
+class ModelFileError(KspecError):
     """A model or weights file that cannot be read or written.
 
     Attributes
@@ -18,14 +19,8 @@ class ModelFileError(Exception):
     """
 
     def __init__(self, message, path=None, *, hint=None):
-        self.message = message
         self.path = None if path is None else str(path)
-        self.hint = hint
-        super().__init__(str(self))
-
-    def __str__(self):
-        text = self.message if self.path is None else f"{self.path}: {self.message}"
-        return f"{text} (hint: {self.hint})" if self.hint else text
+        super().__init__(message, self.path, hint)
 
     def __reduce__(self):
         return (_rebuild, (self.message, self.path, self.hint))

@@ -131,9 +131,16 @@ def load_model_and_spec(path, compile=True):
     return model, None if spec is None else _spec_value(spec)
 
 
-def load_model(path, compile=True):
-    """A kspec model from a whole-model ``.h5``, compiled (with optimizer state) when the file says how."""
-    return load_model_and_spec(path, compile=compile)[0]
+def load_model(path, compile=True, custom_objects=None, safe_mode=None):
+    """A kspec model from a whole-model ``.h5``, compiled (with optimizer state) when the file says how.
+
+    ``custom_objects`` maps class or function names to the user's objects (no import, as Keras's);
+    ``safe_mode=False`` lets the file name user code as ``module:Name`` (imported then), True refuses it,
+    None keeps the outer setting (refused unless allowed: :mod:`kspec.user_code`)."""
+    from kspec.user_code import CustomObjectScope, SafeModeScope
+
+    with CustomObjectScope(custom_objects), SafeModeScope(safe_mode):
+        return load_model_and_spec(path, compile=compile)[0]
 
 
 def _no_config_hint(f):

@@ -4,25 +4,18 @@ Writing follows what Keras 3.15.1 puts in a legacy ``.h5`` (reference §7a): the
 wrapped as ``{"class_name": "Sequential", "config": ...}``, each layer entry reduced to ``class_name`` and
 ``config`` (no ``module``/``registered_name``/``build_config``), layer dtypes as DTypePolicy dicts.
 
-Reading accepts Keras 3 and Keras 2 configs: ``batch_input_shape`` or ``batch_shape``, DTypePolicy dicts or
-plain dtype strings, initializers with or without ``module``, Keras-2 optimizer configs (``lr``, ``decay``)
-and tf.keras's serialized ``MeanMetricWrapper`` metrics. Arguments that only newer Keras has and that are
-switched off (``null``, e.g. ``quantization_config``) are dropped when kspec's class does not take them;
-anything else kspec does not know fails with a ModelFileError that names the layer.
+Reading: models come from :mod:`kspec.models.config` (``from_config`` beside ``get_config``), with its
+errors turned into a ModelFileError naming the file; compile arguments are read here, from Keras 3 and
+Keras-2 optimizer configs (``lr``, ``decay``) and tf.keras's serialized ``MeanMetricWrapper`` metrics.
 """
-import inspect
-
 from kspec import registry
 from kspec.io.errors import ModelFileError
-from kspec.io.functional_config import functional_from_config
-from kspec.layers.base import LEGACY_SHAPE_KWARGS, Layer
-from kspec.models.sequential import Sequential
+from kspec.models import config as config_mod
+from kspec.models.config import accepted_args, drop_unknown_nulls
 from kspec.serialization import serialize
 
 # Keys of a Keras layer entry that the legacy .h5 config leaves out.
 _ENTRY_ONLY_KEYS = ("module", "registered_name", "build_config", "compile_config")
-# Layer arguments holding a nested Keras object, by name suffix -> registry kind.
-_NESTED_KINDS = {"_initializer": "initializer", "_regularizer": "regularizer", "_constraint": "constraint"}
 # Keras-2 optimizer config keys with no meaning for the math.
 _OPTIMIZER_DROP = ("jit_compile", "is_legacy_optimizer", "mesh")
 _ACCURACY_NAMES = ("accuracy", "acc", "crossentropy", "ce")
@@ -34,10 +27,8 @@ def keras_class_name(obj):
 
 
 def keras_weight_path(model, weight):
-    """A weight's Keras 3 variable path: ``sequential/dense/kernel`` in a Sequential model (built under the
-    model's name scope); a graph model's layers are built outside it, so there it is ``dense/kernel``."""
-    if isinstance(model, Sequential):
-        return f"{model.name}/{weight.path}"
+    """A weight's Keras 3 variable path (``sequential/dense/kernel`` for a layer a Sequential model built,
+    ``dense/kernel`` in a graph model): the path it got when it was made."""
     return weight.path
 
 
@@ -61,9 +52,14 @@ def model_config(model):
 
 def _legacy_entry(entry):
     out = {k: v for k, v in entry.items() if k not in _ENTRY_ONLY_KEYS}
+    if entry.get("registered_name") and entry.get("module") and \
+            not str(entry["module"]).startswith("keras"):  # a user's class: kspec finds it as module:Name
+        out["module"] = entry["module"]
     config = dict(out.get("config") or {})
     if out.get("class_name") != "InputLayer" and "dtype" in config:
         config["dtype"] = dtype_policy(config["dtype"])
+    if isinstance(config.get("layers"), list):  # a nested model: its layers in the same form
+        config["layers"] = [_legacy_entry(e) for e in config["layers"]]
     out["config"] = config
     return out
 
@@ -155,112 +151,21 @@ def _object_config(obj, legacy):
     return config
 
 
-# -- reading: models ---------------------------------------------------------------------------------------
+# -- reading: models (kspec.models.config rebuilds them; here the errors get the file's path) ---------------
 def model_from_config(config, path=None):
     """A kspec model (uncompiled, built when the config gives an input shape) from a Keras model_config."""
-    if not isinstance(config, dict) or "class_name" not in config or "config" not in config:
-        raise ModelFileError("model_config is not a Keras model config (no class_name/config)", path)
-    class_name = config["class_name"]
-    builder = _MODEL_BUILDERS.get(class_name)
-    if builder is None:
-        raise ModelFileError(f"unknown model class {class_name!r}", path)
-    return builder(config["config"], path)
-
-
-def _sequential_from_config(config, path):
-    if isinstance(config, list):  # Keras 2.0/2.1: the config is the layer list itself
-        layer_configs, name, build_shape = config, None, None
-    elif isinstance(config, dict):
-        layer_configs, name = config.get("layers"), config.get("name")
-        build_shape = config.get("build_input_shape")
-    else:
-        layer_configs = None
-    if not isinstance(layer_configs, list):
-        raise ModelFileError("the Sequential model_config has no list of layers", path)
-    model = Sequential(name=name)
-    for entry in layer_configs:
-        layer = layer_from_config(entry, path)
-        try:
-            model.add(layer)
-        except (TypeError, ValueError) as exc:
-            raise ModelFileError(f"cannot add layer {layer.name!r} to the model: {exc}", path) from None
-    if not model.built and build_shape:
-        try:
-            model.build(tuple(build_shape))
-        except (TypeError, ValueError) as exc:
-            raise ModelFileError(f"cannot build the model for input shape {build_shape}: {exc}", path) from None
-    return model
-
-
-_MODEL_BUILDERS = {"Sequential": _sequential_from_config, "Functional": functional_from_config,
-                   "Model": functional_from_config}
+    try:
+        return config_mod.model_from_config(config)
+    except config_mod.ConfigError as exc:
+        raise ModelFileError(exc.message, path, hint=exc.hint) from None
 
 
 def layer_from_config(entry, path=None):
-    """One kspec layer from a Keras layer entry ``{"class_name": ..., "config": {...}}``."""
-    if not isinstance(entry, dict) or "class_name" not in entry:
-        raise ModelFileError(f"a layer entry in model_config is not a Keras layer config: {entry!r:.80}", path)
-    class_name = entry["class_name"]
-    config = dict(entry.get("config") or {})
-    name = config.get("name")
-    cls = registry.lookup("layer", class_name)
-    if cls is None:
-        known = ", ".join(registry.names("layer", aliases=False))
-        raise ModelFileError(f"unknown layer class {class_name!r} (layer {name!r})", path,
-                             hint=f"kspec has no such layer; it knows {known}")
-    config = _layer_config(cls, config)
+    """One kspec layer (or nested model) from a Keras layer entry ``{"class_name": ..., "config": {...}}``."""
     try:
-        return cls.from_config(config)
-    except (TypeError, ValueError, KeyError, NotImplementedError) as exc:
-        raise ModelFileError(f"cannot rebuild layer {name!r} ({class_name}): {exc}", path) from None
-
-
-def _layer_config(cls, config):
-    """Keras 2/3 layer config -> kspec constructor arguments."""
-    if isinstance(config.get("dtype"), dict):  # Keras 3 DTypePolicy / Keras 2 mixed-precision Policy
-        config["dtype"] = (config["dtype"].get("config") or {}).get("name", "float32")
-    for key, value in list(config.items()):
-        kind = next((k for suffix, k in _NESTED_KINDS.items() if key.endswith(suffix)), None)
-        if kind and isinstance(value, dict) and "class_name" in value:
-            config[key] = _nested_object(kind, value)
-    accepted = _accepted_args(cls, Layer.__init__) | set(LEGACY_SHAPE_KWARGS)
-    return _drop_unknown_nulls(config, accepted)
-
-
-def _nested_object(kind, value):
-    """An initializer/regularizer/constraint config with Keras-only null arguments dropped."""
-    target = registry.lookup(kind, value["class_name"])
-    if not inspect.isclass(target):
-        return value
-    accepted = _accepted_args(target)
-    if accepted is None:
-        return value
-    return {**value, "config": _drop_unknown_nulls(dict(value.get("config") or {}), accepted)}
-
-
-def _accepted_args(cls, base_init=None):
-    """The keyword arguments ``cls`` takes; when it also takes ``**kwargs``, those of ``base_init`` are
-    added (None, meaning anything goes, without a ``base_init``)."""
-    names, open_ended = _params(cls.__init__)
-    if open_ended:
-        if base_init is None:
-            return None
-        names |= _params(base_init)[0]
-    return names
-
-
-def _params(fn):
-    if fn is object.__init__:  # (self, /, *args, **kwargs); inspect would parse its text signature (slow)
-        return set(), True
-    params = inspect.signature(fn).parameters.values()
-    names = {p.name for p in params if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)} - {"self"}
-    return names, any(p.kind == p.VAR_KEYWORD for p in params)
-
-
-def _drop_unknown_nulls(config, accepted):
-    if accepted is None:
-        return config
-    return {k: v for k, v in config.items() if k in accepted or v is not None}
+        return config_mod.layer_from_config(entry)
+    except config_mod.ConfigError as exc:
+        raise ModelFileError(exc.message, path, hint=exc.hint) from None
 
 
 # -- reading: compile arguments ----------------------------------------------------------------------------
@@ -298,7 +203,7 @@ def optimizer_from_config(config, path=None):
         args.pop("decay", None)
     for key in _OPTIMIZER_DROP:
         args.pop(key, None)
-    args = _drop_unknown_nulls(args, _accepted_args(cls, optimizers.Optimizer.__init__))
+    args = drop_unknown_nulls(args, accepted_args(cls, optimizers.Optimizer.__init__))
     try:
         return optimizers.get({"class_name": class_name, "config": args})
     except (TypeError, ValueError, KeyError) as exc:

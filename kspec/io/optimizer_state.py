@@ -49,10 +49,12 @@ def restore(model, names, arrays, path):
     warns with a ModelFileWarning and leaves the optimizer fresh, as Keras does.
     """
     optimizer = model.optimizer
+    arrays = [np.asarray(a) for a in arrays]
+    if _never_built(names, arrays):
+        return True  # saved after compile but before training: a fresh optimizer is the same
     if not optimizer.built:
         optimizer.build(model.trainable_weights)
     current = optimizer.variables
-    arrays = [np.asarray(a) for a in arrays]
     keras2 = names is not None and any(n.endswith(":0") for n in names)
     attempts = (_by_keras2_names, _by_position) if keras2 else (_by_position, _by_keras2_names)
     for attempt in attempts:
@@ -64,6 +66,16 @@ def restore(model, names, arrays, path):
                   f"{optimizer.name!r} ({len(current)} variables); it starts fresh", ModelFileWarning,
                   stacklevel=3)
     return False
+
+
+def _never_built(names, arrays):
+    """Whether the saved state is that of an optimizer that never took a step: at most the iteration
+    (zero) and the learning rate, no slots."""
+    if not arrays or len(arrays) > 2 or arrays[0].shape != () or int(arrays[0]) != 0:
+        return False
+    if names is None:
+        return True
+    return all(n.split(":")[0].split("/")[-1] in _ITERATION_NAMES + _LEARNING_RATE_NAMES for n in names)
 
 
 def _by_position(optimizer, names, arrays, current):
@@ -105,6 +117,10 @@ def _current_name(optimizer, name, index):
         candidate = f"{variable.replace('/', '_')}_{_slot_name(optimizer, slot)}"
         if candidate in index:
             return candidate
+        # kspec's names carry the model's scope (sequential_dense_kernel_momentum); TF's are per layer
+        scoped = [key for key in index if key.endswith("_" + candidate)]
+        if len(scoped) == 1:
+            return scoped[0]
     return None
 
 

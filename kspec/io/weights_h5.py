@@ -7,6 +7,7 @@
     /vars @name="sequential"                                   the model's own variables (none in kspec)
 
 ``_N`` counts repeats of a class within ``model.layers`` (dense, dense_1, ...), whatever the layers' names.
+A nested model is ``/layers/sequential/layers/dense/vars`` ..., with its own empty ``/layers/sequential/vars``.
 Every layer gets a ``vars`` group, also without weights. There are no root attributes.
 
 A layer whose weights Keras keeps in nested objects (an LSTM's ``cell``) declares it with a
@@ -98,26 +99,21 @@ def is_native(f):
 
 
 def _entries(model, prefix=""):
-    """``(group path, object name, weights)`` per saved object, in the order Keras walks them. A model
-    nested as a layer has its own ``layers`` below its key and an empty ``vars`` group."""
+    """``(group path, object name, weights)`` per saved object, in the order Keras walks them; a nested
+    model's layers go under ``<its key>/layers/...``, its own (empty) ``vars`` beside them."""
     used = {}
     for layer in model.layers:
         base = snake_case(keras_class_name(layer))
         count = used.get(base, -1) + 1
         used[base] = count
         key = f"{prefix}layers/{base}" if count == 0 else f"{prefix}layers/{base}_{count}"
-        if _is_model(layer):
+        if isinstance(getattr(layer, "layers", None), list) and hasattr(layer, "compile"):  # a nested model
+            yield from _entries(layer, key + "/")
             yield f"{key}/vars", layer.name, []
-            yield from _entries(layer, prefix=f"{key}/")
             continue
         groups = getattr(layer, "keras_weight_groups", None)
         for relative, name, weights in (groups() if groups else [("", layer.name, layer.weights)]):
             yield "/".join(p for p in (key, relative, "vars") if p), name, list(weights)
-
-
-def _is_model(layer):
-    from kspec.models.model import Model
-    return isinstance(layer, Model)
 
 
 def _compiled(model):

@@ -20,7 +20,13 @@ class _Elementwise(Layer):
 @register("layer")
 class ReLU(_Elementwise):
     """``activations.relu(x, negative_slope, max_value, threshold)``: x above threshold (capped at max_value),
-    ``negative_slope * (x - threshold)`` below."""
+    ``negative_slope * (x - threshold)`` below.
+
+    Args:
+        max_value: The largest output value (null: unbounded).
+        negative_slope: The slope applied to inputs below threshold (0: they become 0).
+        threshold: Inputs below this value are scaled by negative_slope.
+    """
 
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
         super().__init__(**kwargs)
@@ -45,7 +51,11 @@ class ReLU(_Elementwise):
 @register("layer")
 class LeakyReLU(_Elementwise):
     """``x`` for x >= 0, ``negative_slope * x`` below (default 0.3; Keras 2's ``alpha=`` still works, with a
-    DeprecationWarning)."""
+    DeprecationWarning).
+
+    Args:
+        negative_slope: The slope applied to negative inputs.
+    """
 
     def __init__(self, negative_slope=0.3, **kwargs):
         if "alpha" in kwargs:
@@ -64,7 +74,11 @@ class LeakyReLU(_Elementwise):
 
 @register("layer")
 class ELU(_Elementwise):
-    """``x`` for x > 0, ``alpha * (exp(x) - 1)`` below."""
+    """``x`` for x > 0, ``alpha * (exp(x) - 1)`` below.
+
+    Args:
+        alpha: The scale of the negative part, alpha * (exp(x) - 1).
+    """
 
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
@@ -80,6 +94,9 @@ class Softmax(_Elementwise):
 
     A mask (1 keep, 0 drop; broadcastable to the inputs) sets the dropped logits to -1e9 and their outputs
     to 0, as Keras does.
+
+    Args:
+        axis: The axis (or list of axes) the softmax normalizes over.
     """
 
     def __init__(self, axis=-1, **kwargs):
@@ -120,6 +137,12 @@ class PReLU(_Elementwise):
     """Parametric ReLU: ``x`` for x >= 0, ``alpha * x`` below, with a learned ``alpha``.
 
     Weight alpha : input_shape[1:] with each axis in ``shared_axes`` (1-based, batch excluded) set to 1.
+
+    Args:
+        alpha_initializer: How the learned slopes of negative inputs are initialized.
+        alpha_regularizer: A penalty on the learned slopes, added to the loss.
+        alpha_constraint: A constraint applied to the learned slopes after each step.
+        shared_axes: Axes along which one slope is shared, e.g. [1, 2] for one slope per channel of an image.
     """
 
     def __init__(self, alpha_initializer="Zeros", alpha_regularizer=None, alpha_constraint=None,

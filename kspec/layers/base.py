@@ -10,6 +10,7 @@ import inspect
 import warnings
 
 from kspec import backend, initializers, regularizers, constraints
+from kspec.configurable import record_init as _record_init
 from kspec.engine import Tensor, Variable, no_grad
 from kspec.registry import snake_case
 from kspec.serialization import serialize
@@ -31,33 +32,15 @@ def unique_name(base):
     return base if count == 0 else f"{base}_{count}"
 
 
-def _record_init(init):
-    signature = inspect.signature(init)
-
-    @functools.wraps(init)
-    def wrapper(self, *args, **kwargs):
-        outermost = not hasattr(self, "_init_args")
-        if outermost:
-            bound = signature.bind(self, *args, **kwargs)
-            bound.apply_defaults()
-            recorded = dict(bound.arguments)
-            recorded.pop("self")
-            extra = recorded.pop("kwargs", {})
-            recorded.update(extra)
-            self._init_args = recorded
-            self._init_extra = frozenset(extra)  # passed through **kwargs, not the layer's own arguments
-        init(self, *args, **kwargs)
-
-    wrapper.__signature__ = signature
-    return wrapper
-
-
 class Layer:
     """Base class of every layer.
 
     Subclasses implement ``__init__`` (store config only), ``build(input_shape)`` (create weights with
-    :meth:`add_weight`), ``call(inputs, training=False)`` and ``compute_output_shape(input_shape)``.
-    Shapes exclude nothing: they are full tuples with ``None`` for the batch dimension.
+    :meth:`add_weight`), ``call(inputs, training=None)`` and, optionally, ``compute_output_shape(input_shape)``.
+    Shapes are full tuples with ``None`` for the batch dimension.
+
+    As in Keras, layers and weights assigned as attributes (also lists of layers) are tracked in assignment
+    order: their weights are the layer's weights, and ``trainable`` reaches them.
     """
 
     supports_masking = False
@@ -75,57 +58,152 @@ class Layer:
             if key not in LEGACY_SHAPE_KWARGS:
                 raise TypeError(f"{type(self).__name__}: unrecognized keyword argument {key!r}")
         self.name = name or unique_name(snake_case(type(self).__name__))
-        self.trainable = trainable
         self.dtype = dtype_name(dtype)
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self.built = False
-        self.input_shape = None
-        self.output_shape = None
+        if not isinstance(getattr(type(self), "input_shape", None), property):  # models compute them
+            self.input_shape = None
+            self.output_shape = None
         self._batch_input_shape = _legacy_input_shape(kwargs)
-        self._weights = []
+        _tracking(self)
+        self._trainable = bool(trainable)
         self._activity_losses = []
 
+    # -- attribute tracking ----------------------------------------------------------------------------
+    def __setattr__(self, name, value):
+        if isinstance(value, (Layer, Variable)) or (type(value) is list and not name.startswith("_")):
+            _track(self, name, value)
+        elif name in self.__dict__.get("_tracked", ()):
+            del self._tracked[name]
+        elif getattr(type(value), "registry_kind", None) == "metric" and not name.startswith("_"):
+            metrics = self.__dict__.setdefault("_metrics", [])  # Keras: metric trackers set as attributes
+            if not any(m is value for m in metrics):
+                metrics.append(value)
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        self.__dict__.get("_tracked", {}).pop(name, None)
+        object.__delattr__(self, name)
+
+    def _sublayers(self):
+        """The layers this layer holds, in assignment order (wrappers and models override it)."""
+        tracked = self.__dict__.get("_tracked")
+        if not tracked:
+            return []
+        out = []
+        for value in tracked.values():
+            if isinstance(value, Layer):
+                out.append(value)
+            elif type(value) is list:
+                out += [v for v in value if isinstance(v, Layer)]
+        return _unique(out)
+
+    def _flatten_layers(self, include_self=True, recursive=True):
+        """Keras's walk: this layer (``include_self``), then every layer inside it, each once, depth first
+        in order (only the direct ones unless ``recursive``)."""
+        out, seen = ([self] if include_self else []), {id(self)}
+        stack = list(reversed(self._sublayers()))
+        while stack:
+            layer = stack.pop()
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            out.append(layer)
+            if recursive:
+                stack += reversed(layer._sublayers())
+        return out
+
     # -- weights ---------------------------------------------------------------------------------------
-    def add_weight(self, name, shape, initializer="zeros", regularizer=None, constraint=None, trainable=True,
-                   dtype=None):
-        init = initializers.get(initializer)
-        value = init(tuple(int(s) for s in shape), dtype=dtype or backend.floatx)
-        var = Variable(value, name=name, trainable=trainable and self.trainable,
-                       constraint=constraints.get(constraint), regularizer=regularizers.get(regularizer),
-                       path=f"{self.name}/{name}")
+    def add_weight(self, *args, **kwargs):
+        """A new weight: Keras 3's ``add_weight(shape=None, initializer=None, dtype=None, trainable=True,
+        regularizer=None, constraint=None, name=None)``; without an initializer a float weight starts
+        "glorot_uniform", as in Keras. The older form with the name first, ``add_weight(name, shape,
+        initializer="zeros", regularizer=None, constraint=None, trainable=True, dtype=None)``, still works."""
+        if args and isinstance(args[0], str):
+            bound = _LEGACY_ADD_WEIGHT.bind(*args, **kwargs)
+        else:
+            bound = _ADD_WEIGHT.bind(*args, **kwargs)
+        bound.apply_defaults()
+        args = dict(bound.arguments)
+        for key in ("autocast", "aggregation", "overwrite_with_gradient"):
+            args.pop(key, None)
+        return self._add_weight(**args)
+
+    def _add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, regularizer=None,
+                    constraint=None, name=None):
+        shape = () if shape is None else tuple(int(s) for s in shape)
+        dtype = dtype_name(dtype if dtype is not None else backend.floatx)
+        if initializer is None:
+            initializer = "glorot_uniform" if "float" in dtype else "zeros"
+        name = name or unique_name("variable")  # Keras: variable, variable_1, ... across the session
+        value = initializers.get(initializer)(shape, dtype=dtype)
+        var = Variable(value, name=name, trainable=bool(trainable), constraint=constraints.get(constraint),
+                       regularizer=regularizers.get(regularizer), path=_weight_path(name))
+        if not self._trainable:  # Keras: a weight made by a frozen layer starts frozen
+            var.trainable = var.requires_grad = False
         self._weights.append(var)
+        if trainable:
+            self._made_trainable.add(id(var))
         return var
+
+    def _own_weights(self):
+        """Own weights, Keras's order: those made trainable first, then the others."""
+        own = self._weights
+        made_trainable = self._made_trainable
+        if len(made_trainable) == len(own) or not made_trainable:
+            return list(own)
+        return [w for w in own if id(w) in made_trainable] + [w for w in own if id(w) not in made_trainable]
 
     @property
     def weights(self):
-        """Trainable weights first, then non-trainable (Keras's order)."""
-        return self.trainable_weights + self.non_trainable_weights
+        """Own weights (trainable-made first), then those of the tracked sublayers, each once."""
+        out = self._own_weights()
+        subs = self._sublayers()
+        if not subs:
+            return out
+        for sub in subs:
+            out += sub.weights
+        return _unique(out)
 
     @property
     def trainable_weights(self):
-        return [w for w in self._all_weights() if w.trainable] if self.trainable else []
+        if not self._trainable:
+            return []
+        return [w for w in self.weights if w.trainable]
 
     @property
     def non_trainable_weights(self):
-        if not self.trainable:
-            return list(self._all_weights())
-        return [w for w in self._all_weights() if not w.trainable]
+        if not self._trainable:
+            return self.weights
+        return [w for w in self.weights if not w.trainable]
+
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+    variables = weights
 
     def _all_weights(self):
-        """Own weights plus those of nested layers (wrappers override ``_sublayers``)."""
-        out = list(self._weights)
-        for sub in self._sublayers():
-            out += sub._all_weights()
-        return out
+        return self.weights
 
-    def _sublayers(self):
-        return []
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        """Keras's rule: the layer, its trainable-made weights and every layer inside it, recursively.
+        Takes effect at the next ``compile``/``fit`` (frozen weights get no gradient)."""
+        value = bool(value)
+        self._trainable = value
+        made_trainable = self._made_trainable
+        for w in self._weights:
+            if id(w) in made_trainable:
+                w.trainable = value
+                w.requires_grad = value
+        for sub in self._sublayers():
+            sub.trainable = value
 
     def set_trainable(self, value):
         self.trainable = value
-        for w in self._all_weights():
-            w.trainable = value
-            w.requires_grad = value
 
     def count_params(self):
         return int(sum(w.size for w in self.weights))
@@ -144,21 +222,20 @@ class Layer:
     def build(self, input_shape):
         """Create the weights for ``input_shape`` (batch dimension first, may be None)."""
 
-    def call(self, inputs, training=False):
-        raise NotImplementedError
+    def call(self, inputs, training=None):
+        raise NotImplementedError(f"layer {type(self).__name__} has no call() method")
 
     def compute_output_shape(self, input_shape):
-        """Default: run ``call`` on a batch of one and read the shape. Layers override it cheaply."""
-        probe = _probe(input_shape)
-        with no_grad(), _quiet_math():
-            out = self.call(probe, training=False)
-        if isinstance(out, (list, tuple)):
-            return [(None,) + tuple(o.shape[1:]) for o in out]
-        return (None,) + tuple(out.shape[1:])
+        """Default: run ``call`` on zeros (free sizes tried as 2 and 3, to tell which output sizes follow
+        them) and read the shape. Layers override it cheaply."""
+        return _probe_output_shape(self, input_shape)
 
     def check_call_kwargs(self, kwargs):
         """Rejects call arguments that ``call`` does not take; layers with extra ones check their values."""
-        unknown = [k for k in kwargs if k not in _call_params(type(self))]
+        params = _call_params(type(self))
+        if _call_takes_var_kwargs(type(self)):
+            return
+        unknown = [k for k in kwargs if k not in params]
         if unknown:
             raise TypeError(f"{type(self).__name__}.call() got an unexpected keyword argument {unknown[0]!r}")
 
@@ -169,29 +246,59 @@ class Layer:
     def ensure_built(self, input_shape):
         if not self.built:
             self.input_shape = _freeze(input_shape)
-            self.build(self.input_shape)
-            self.built = True
-            self.output_shape = _freeze(self.compute_output_shape(self.input_shape))
+            with name_scope(self):  # sublayers first called by a probing call get this scope too
+                self.build(self.input_shape)
+                self.built = True
+                self.output_shape = _freeze(self.compute_output_shape(self.input_shape))
 
-    def __call__(self, inputs, training=False, mask=None, **kwargs):
+    def __call__(self, inputs, training=None, mask=None, **kwargs):
         """``kwargs``: further arguments of ``call`` (e.g. a recurrent layer's ``initial_state``); the
-        tensors among them are graph inputs too when building a graph."""
+        tensors among them are graph inputs too when building a graph.
+
+        ``training`` is, in Keras's order: the value given here, else the one of the call this call is
+        inside of, else ``call``'s own default."""
         self.check_call_kwargs(kwargs)
         symbolic = _first_symbolic([inputs] + list(kwargs.values()))
-        if symbolic is not None:  # graph building: kspec.models.functional records a node instead
+        if symbolic is not None:  # graph building: kspec.layers.node records a node instead
+            if training is not None:
+                kwargs["training"] = training
             return symbolic.apply_layer(self, inputs, kwargs)
-        self.ensure_built(_shape_of(inputs))
+        outermost = not _CALL_STACK
+        if outermost:
+            self.clear_activity_losses()
+        if training is None:
+            training = _CALL_STACK[-1] if _CALL_STACK else _training_default(type(self))
+        first_call = not self.built
+        self._build_for_call(inputs)
         if mask is None:
             mask = _mask_of(inputs)
-        if mask is not None and "mask" in _call_params(type(self)):
+        params = _call_params(type(self))
+        if mask is not None and "mask" in params:
             kwargs["mask"] = mask
-        outputs = self.call(inputs, training=training, **kwargs)
+        if "training" in params or _call_takes_var_kwargs(type(self)):
+            kwargs["training"] = training
+        _CALL_STACK.append(training)
+        try:
+            if first_call:  # sublayers built inside call get this layer's name in their weight paths
+                with name_scope(self):
+                    outputs = self.call(inputs, **kwargs)
+                self._after_first_call(inputs, outputs)
+            else:
+                outputs = self.call(inputs, **kwargs)
+        finally:
+            _CALL_STACK.pop()
         if self.activity_regularizer is not None:
             self._add_activity_losses(outputs)
         out_mask = self.compute_mask(inputs, mask)
-        if out_mask is not None and isinstance(outputs, Tensor):
-            outputs.keras_mask = out_mask
+        if out_mask is not None:
+            _set_masks(outputs, out_mask)
         return outputs
+
+    def _build_for_call(self, inputs):
+        self.ensure_built(_shape_of(inputs))
+
+    def _after_first_call(self, inputs, outputs):
+        """Hook for layers built by their first call (subclassed models)."""
 
     def _add_activity_losses(self, outputs):
         """Keras >= 3.14: the activity penalty of each output, divided by that output's batch size
@@ -204,19 +311,51 @@ class Layer:
             self._activity_losses.append(penalty)
 
     # -- losses ------------------------------------------------------------------------------------------
+    def add_loss(self, loss):
+        """Add a scalar loss (a Tensor, or a number) to this call's losses, as Keras's ``add_loss``: the
+        trainer adds it to the training loss. Cleared at the start of each outermost call."""
+        from kspec.engine import as_tensor
+        self._activity_losses.append(as_tensor(loss))
+
     @property
     def losses(self):
-        """Weight-regularization penalties (recomputed now) plus activity losses of the last call."""
-        out = [w.regularizer(w) for w in self._all_weights() if w.regularizer is not None and w.trainable]
-        out += self._activity_losses
-        for sub in self._sublayers():
+        """Keras's order: losses added in the last call (this layer's, then every layer's inside it),
+        then the weight-regularization penalties of the trainable weights (recomputed now)."""
+        out = list(self._activity_losses)
+        for sub in self._flatten_layers(include_self=False):
             out += sub._activity_losses
+        out += [w.regularizer(w) for w in self.trainable_weights if w.regularizer is not None]
         return out
 
     def clear_activity_losses(self):
-        self._activity_losses = []
-        for sub in self._sublayers():
-            sub.clear_activity_losses()
+        for layer in self._flatten_layers():
+            if layer._activity_losses:
+                layer._activity_losses = []
+
+    # -- the graph (after a call on symbolic tensors) -------------------------------------------------------
+    @property
+    def input(self):
+        """The symbolic input of this layer's one call in a graph (Keras's ``layer.input``)."""
+        return self._only_node("input").args
+
+    @property
+    def output(self):
+        """The symbolic output of this layer's one call in a graph (Keras's ``layer.output``)."""
+        outputs = self._only_node("output").outputs
+        return outputs[0] if len(outputs) == 1 else list(outputs)
+
+    def _only_node(self, what):
+        nodes = self.__dict__.get("_inbound_nodes") or []
+        parent = self.__dict__.get("_sequential_parent")
+        if not nodes and parent is not None and parent() is not None:
+            parent()._symbolic()  # a Sequential model's layers get their graph when first asked, as in Keras
+            nodes = self.__dict__.get("_inbound_nodes") or []
+        if not nodes:
+            raise AttributeError(f"Layer {self.name!r} has never been called and thus has no defined {what}.")
+        if len(nodes) > 1:
+            raise AttributeError(f"Layer {self.name!r} has multiple inbound nodes, hence the notion of "
+                                 f"'layer {what}' is ill-defined. Use `get_{what}_at(node_index)` instead.")
+        return nodes[0]
 
     # -- configuration -------------------------------------------------------------------------------------
     def get_config(self):
@@ -245,7 +384,152 @@ class Layer:
         return f"<{type(self).__name__} name={self.name!r}>"
 
 
+
+
+
 _BASE_KEYS = ("name", "trainable", "dtype", "activity_regularizer")
+
+_SCOPE = []       # the layers being built or first called, outermost first (Keras's name scopes)
+_CALL_STACK = []  # the `training` value of each call in progress, outermost first
+
+
+def _add_weight_signature(shape=None, initializer=None, dtype=None, trainable=True, regularizer=None,
+                          constraint=None, name=None, *, autocast=True, aggregation="none",
+                          overwrite_with_gradient=False):
+    """Keras 3's ``add_weight`` arguments (the last three are accepted and have no effect in kspec:
+    float32 throughout, one device)."""
+
+
+def _legacy_add_weight_signature(name, shape, initializer="zeros", regularizer=None, constraint=None,
+                                 trainable=True, dtype=None):
+    """kspec's first ``add_weight`` arguments (name first)."""
+
+
+_ADD_WEIGHT = inspect.signature(_add_weight_signature)
+_LEGACY_ADD_WEIGHT = inspect.signature(_legacy_add_weight_signature)
+Layer.add_weight.__signature__ = inspect.Signature(
+    [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)] + list(_ADD_WEIGHT.parameters.values()))
+
+
+@contextlib.contextmanager
+def name_scope(layer):
+    """Weights made inside get ``<outer>/<layer>/<weight>`` paths, as under Keras's name scopes (a layer
+    already on top is not entered twice)."""
+    if _SCOPE and _SCOPE[-1] is layer:
+        yield
+        return
+    _SCOPE.append(layer)
+    try:
+        yield
+    finally:
+        _SCOPE.pop()
+
+
+def current_path():
+    """The names of the layers being built, outermost first, joined with ``/``."""
+    return "/".join(layer.name for layer in _SCOPE)
+
+
+def _weight_path(name):
+    scope = current_path()
+    return f"{scope}/{name}" if scope else name
+
+
+def _tracking(layer):
+    """The tracking state (made on first use, so attributes set before ``Layer.__init__`` are tracked)."""
+    d = layer.__dict__
+    if "_tracked" not in d:
+        d["_tracked"] = {}
+        d["_weights"] = []
+        d["_made_trainable"] = set()
+
+
+def _track(layer, name, value):
+    _tracking(layer)
+    d = layer.__dict__
+    if isinstance(value, Variable):
+        if not any(w is value for w in d["_weights"]):
+            d["_weights"].append(value)
+            if value.trainable:
+                d["_made_trainable"].add(id(value))
+                if not d.get("_trainable", True):
+                    value.trainable = value.requires_grad = False
+        d["_tracked"].pop(name, None)
+        return
+    d["_tracked"][name] = value
+
+
+def _unique(items):
+    if len({id(item) for item in items}) == len(items):
+        return items
+    seen, out = set(), []
+    for item in items:
+        if id(item) not in seen:
+            seen.add(id(item))
+            out.append(item)
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _training_default(cls):
+    param = inspect.signature(cls.call).parameters.get("training")
+    if param is None or param.default is inspect.Parameter.empty:
+        return None
+    return param.default
+
+
+@functools.lru_cache(maxsize=None)
+def _call_takes_var_kwargs(cls):
+    return any(p.kind == p.VAR_KEYWORD for p in inspect.signature(cls.call).parameters.values())
+
+
+def _set_masks(outputs, masks):
+    """Keras's ``_set_mask_metadata``: outputs that already carry a mask keep it; the others get the
+    computed masks, paired in order (a list of outputs with a list of masks)."""
+    flat_outputs = _flat(outputs)
+    if all(getattr(t, "keras_mask", None) is not None for t in flat_outputs):
+        return
+    for tensor, mask in zip(flat_outputs, _flat(masks)):
+        if mask is not None and isinstance(tensor, Tensor) and tensor.keras_mask is None:
+            tensor.keras_mask = mask
+
+
+def _flat(value):
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _flat(v)]
+    return [value]
+
+
+def _probe_output_shape(layer, input_shape):
+    """The output shape(s) found by calling ``layer.call`` on zeros: free sizes (None) are tried as 2 and
+    as 3, and an output size that changes with them is free (None) too."""
+    shapes = []
+    with no_grad(), _quiet_math():
+        for free in (2, 3):
+            _CALL_STACK.append(False)
+            try:
+                kwargs = {"training": False} if "training" in _call_params(type(layer)) else {}
+                out = layer.call(_probe(input_shape, free), **kwargs)
+            finally:
+                _CALL_STACK.pop()
+            shapes.append([tuple(o.shape) for o in out] if isinstance(out, (list, tuple)) else tuple(out.shape))
+            if not _has_free_dims(input_shape):
+                break
+    layer.clear_activity_losses()
+
+    def merge(a, b):
+        return (None,) + tuple(x if x == y else None for x, y in zip(a[1:], b[1:]))
+
+    first, last = shapes[0], shapes[-1]
+    if isinstance(first, list):
+        return [merge(a, b) for a, b in zip(first, last)]
+    return merge(first, last)
+
+
+def _has_free_dims(shape):
+    if isinstance(shape, list):
+        return any(_has_free_dims(s) for s in shape)
+    return any(d is None for d in shape[1:])
 
 
 def dtype_name(dtype):
@@ -307,7 +591,7 @@ def _shape_of(inputs):
 
 
 def _first_symbolic(values):
-    """The first symbolic tensor (``is_symbolic``, kspec.models.functional) among the (nested) values."""
+    """The first symbolic tensor (``is_symbolic``, kspec.layers.node) among the (nested) values."""
     for t in values if isinstance(values, (list, tuple)) else (values,):
         found = _first_symbolic(t) if isinstance(t, (list, tuple)) else t
         if getattr(found, "is_symbolic", False):
@@ -322,11 +606,13 @@ def _mask_of(inputs):
     return getattr(inputs, "keras_mask", None)
 
 
-def _probe(input_shape):
+def _probe(input_shape, free=1):
+    """Zeros shaped ``input_shape``: a batch of one, free (None) sizes set to ``free``."""
     xp = backend.xp
     if isinstance(input_shape, list):
-        return [Tensor(xp.zeros((1,) + tuple(s[1:]), dtype=backend.floatx)) for s in input_shape]
-    return Tensor(xp.zeros((1,) + tuple(input_shape[1:]), dtype=backend.floatx))
+        return [_probe(s, free) for s in input_shape]
+    return Tensor(xp.zeros((1,) + tuple(free if d is None else d for d in input_shape[1:]),
+                           dtype=backend.floatx))
 
 
 def _quiet_math():

@@ -3,6 +3,19 @@
 Keras 3's arguments, defaults and weight layouts: kernel (k, in/groups, filters) or (kh, kw, in/groups,
 filters), bias (filters,); cross-correlation with TF-style 'same' padding (the extra pixel after). The math
 is in :mod:`kspec.engine.ops.conv` (im2col + one GEMM). None of these layers supports masking.
+
+Args:
+    filters: The number of output channels (filters).
+    kernel_size: The size of the convolution window: an int for every spatial axis, or one per axis.
+    groups: The number of groups the input channels are split into, each convolved with its own filters; it
+        must divide both the input channels and filters.
+    depth_multiplier: The number of output channels of the depthwise step per input channel.
+    depthwise_initializer: How the depthwise kernel is initialized.
+    depthwise_regularizer: A penalty on the depthwise kernel, added to the loss.
+    depthwise_constraint: A constraint applied to the depthwise kernel after each step.
+    pointwise_initializer: How the pointwise (1x1) kernel is initialized.
+    pointwise_regularizer: A penalty on the pointwise kernel, added to the loss.
+    pointwise_constraint: A constraint applied to the pointwise kernel after each step.
 """
 from kspec import activations, constraints, initializers, regularizers
 from kspec.engine import ops
@@ -170,9 +183,12 @@ class Conv1D(_Conv):
                  groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate, groups, activation,
-                         use_bias, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
-                         activity_regularizer, kernel_constraint, bias_constraint, **kwargs)
+        super().__init__(filters=filters, kernel_size=kernel_size, strides=strides, padding=padding,
+                         data_format=data_format, dilation_rate=dilation_rate, groups=groups, activation=activation,
+                         use_bias=use_bias, kernel_initializer=kernel_initializer,
+                         bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+                         bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
+                         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint, **kwargs)
 
 
 @register("layer", "Convolution2D")
@@ -189,9 +205,12 @@ class Conv2D(_Conv):
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
                  bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
                  **kwargs):
-        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate, groups, activation,
-                         use_bias, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
-                         activity_regularizer, kernel_constraint, bias_constraint, **kwargs)
+        super().__init__(filters=filters, kernel_size=kernel_size, strides=strides, padding=padding,
+                         data_format=data_format, dilation_rate=dilation_rate, groups=groups, activation=activation,
+                         use_bias=use_bias, kernel_initializer=kernel_initializer,
+                         bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+                         bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
+                         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint, **kwargs)
 
 
 @register("layer", "Convolution2DTranspose", "Deconvolution2D")
@@ -201,6 +220,9 @@ class Conv2DTranspose(Layer):
     Kernel (kh, kw, filters, channels); bias (filters,). Output rows: 'valid' ``(n-1)*s + d*(k-1)+1``
     (at least ``(n-1)*s + s``) plus ``output_padding``; 'same' ``n*s`` (or ``(n-1)*s + k%2 +
     output_padding`` when ``output_padding`` is given), as Keras 3.
+
+    Args:
+        output_padding: Extra output size along each spatial axis (less than the stride); null infers it.
     """
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", output_padding=None,
@@ -261,18 +283,13 @@ class Conv2DTranspose(Layer):
         return config
 
 
-@register("layer")
-class DepthwiseConv2D(Layer):
-    """Depthwise 2-D convolution: each input channel is convolved with its own ``depth_multiplier`` filters.
+class _Depthwise(Layer):
+    """Shared by DepthwiseConv2D and SeparableConv2D: the depthwise step's window, arguments, kernel,
+    bias and output shape. Subclasses give ``_output_channels(channels)``."""
 
-    Weights: kernel (kh, kw, channels, depth_multiplier), bias (channels * depth_multiplier,).
-    Output channel ``c * depth_multiplier + m`` (Keras's order).
-    """
-
-    def __init__(self, kernel_size, strides=(1, 1), padding="valid", depth_multiplier=1, data_format=None,
-                 dilation_rate=(1, 1), activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
-                 bias_initializer="zeros", depthwise_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, depthwise_constraint=None, bias_constraint=None, **kwargs):
+    def __init__(self, kernel_size, strides, padding, depth_multiplier, data_format, dilation_rate, activation,
+                 use_bias, depthwise_initializer, bias_initializer, depthwise_regularizer, bias_regularizer,
+                 activity_regularizer, depthwise_constraint, bias_constraint, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         _check_depth_multiplier(depth_multiplier)
         self.depth_multiplier = depth_multiplier
@@ -286,34 +303,65 @@ class DepthwiseConv2D(Layer):
         self.depthwise_constraint = constraints.get(depthwise_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
 
+    def _add_depthwise_kernel(self, name, channels):
+        return self.add_weight(name, self.kernel_size + (channels, self.depth_multiplier),
+                               self.depthwise_initializer, self.depthwise_regularizer, self.depthwise_constraint)
+
+    def _add_bias(self, size):
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (size,), self.bias_initializer, self.bias_regularizer,
+                                        self.bias_constraint)
+
+    def _output_channels(self, channels):
+        raise NotImplementedError
+
+    def compute_output_shape(self, input_shape):
+        spatial = tuple(conv_output_length(n, k, s, d, self.padding) for n, k, s, d in
+                        zip(input_shape[1:3], self.kernel_size, self.strides, self.dilation_rate))
+        return (input_shape[0],) + spatial + (self._output_channels(input_shape[-1]),)
+
+    def get_config(self):
+        config = super().get_config()
+        config.setdefault("activity_regularizer", None)  # Keras's conv layers always write it
+        return config
+
+
+@register("layer")
+class DepthwiseConv2D(_Depthwise):
+    """Depthwise 2-D convolution: each input channel is convolved with its own ``depth_multiplier`` filters.
+
+    Weights: kernel (kh, kw, channels, depth_multiplier), bias (channels * depth_multiplier,).
+    Output channel ``c * depth_multiplier + m`` (Keras's order).
+    """
+
+    def __init__(self, kernel_size, strides=(1, 1), padding="valid", depth_multiplier=1, data_format=None,
+                 dilation_rate=(1, 1), activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
+                 bias_initializer="zeros", depthwise_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, depthwise_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(kernel_size=kernel_size, strides=strides, padding=padding,
+                         depth_multiplier=depth_multiplier, data_format=data_format, dilation_rate=dilation_rate,
+                         activation=activation, use_bias=use_bias, depthwise_initializer=depthwise_initializer,
+                         bias_initializer=bias_initializer, depthwise_regularizer=depthwise_regularizer,
+                         bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
+                         depthwise_constraint=depthwise_constraint, bias_constraint=bias_constraint, **kwargs)
+
     def build(self, input_shape):
         _check_image_input(self, input_shape)
         channels = input_shape[-1]
-        self.kernel = self.add_weight("kernel", self.kernel_size + (channels, self.depth_multiplier),
-                                      self.depthwise_initializer, self.depthwise_regularizer,
-                                      self.depthwise_constraint)
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight("bias", (channels * self.depth_multiplier,), self.bias_initializer,
-                                        self.bias_regularizer, self.bias_constraint)
+        self.kernel = self._add_depthwise_kernel("kernel", channels)
+        self._add_bias(channels * self.depth_multiplier)
 
     def call(self, inputs, training=False):
         out = ops.depthwise_conv2d(inputs, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate)
         return self.activation(out)
 
-    def compute_output_shape(self, input_shape):
-        spatial = tuple(conv_output_length(n, k, s, d, self.padding) for n, k, s, d in
-                        zip(input_shape[1:3], self.kernel_size, self.strides, self.dilation_rate))
-        return (input_shape[0],) + spatial + (input_shape[-1] * self.depth_multiplier,)
-
-    def get_config(self):
-        config = super().get_config()
-        config.setdefault("activity_regularizer", None)
-        return config
+    def _output_channels(self, channels):
+        return channels * self.depth_multiplier
 
 
 @register("layer", "SeparableConvolution2D")
-class SeparableConv2D(Layer):
+class SeparableConv2D(_Depthwise):
     """Depthwise convolution followed by a pointwise (1x1) convolution to ``filters`` channels.
 
     Weights: depthwise_kernel (kh, kw, channels, depth_multiplier), pointwise_kernel
@@ -327,37 +375,26 @@ class SeparableConv2D(Layer):
                  bias_initializer="zeros", depthwise_regularizer=None, pointwise_regularizer=None,
                  bias_regularizer=None, activity_regularizer=None, depthwise_constraint=None,
                  pointwise_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         _check_filters(filters)
-        _check_depth_multiplier(depth_multiplier)
+        super().__init__(kernel_size=kernel_size, strides=strides, padding=padding,
+                         depth_multiplier=depth_multiplier, data_format=data_format, dilation_rate=dilation_rate,
+                         activation=activation, use_bias=use_bias, depthwise_initializer=depthwise_initializer,
+                         bias_initializer=bias_initializer, depthwise_regularizer=depthwise_regularizer,
+                         bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
+                         depthwise_constraint=depthwise_constraint, bias_constraint=bias_constraint, **kwargs)
         self.filters = filters
-        self.depth_multiplier = depth_multiplier
-        _set_window(self, 2, kernel_size, strides, dilation_rate, padding, data_format)
-        self.activation = activations.get(activation)
-        self.use_bias = use_bias
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
         self.pointwise_initializer = initializers.get(pointwise_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
         self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.depthwise_constraint = constraints.get(depthwise_constraint)
         self.pointwise_constraint = constraints.get(pointwise_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
 
     def build(self, input_shape):
         _check_image_input(self, input_shape)
         channels = input_shape[-1]
-        self.depthwise_kernel = self.add_weight(
-            "depthwise_kernel", self.kernel_size + (channels, self.depth_multiplier), self.depthwise_initializer,
-            self.depthwise_regularizer, self.depthwise_constraint)
+        self.depthwise_kernel = self._add_depthwise_kernel("depthwise_kernel", channels)
         self.pointwise_kernel = self.add_weight(
             "pointwise_kernel", (1, 1, channels * self.depth_multiplier, self.filters),
             self.pointwise_initializer, self.pointwise_regularizer, self.pointwise_constraint)
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer, self.bias_regularizer,
-                                        self.bias_constraint)
+        self._add_bias(self.filters)
 
     def call(self, inputs, training=False):
         depthwise = ops.depthwise_conv2d(inputs, self.depthwise_kernel, None, self.strides, self.padding,
@@ -365,12 +402,5 @@ class SeparableConv2D(Layer):
         out = ops.conv2d(depthwise, self.pointwise_kernel, self.bias)
         return self.activation(out)
 
-    def compute_output_shape(self, input_shape):
-        spatial = tuple(conv_output_length(n, k, s, d, self.padding) for n, k, s, d in
-                        zip(input_shape[1:3], self.kernel_size, self.strides, self.dilation_rate))
-        return (input_shape[0],) + spatial + (self.filters,)
-
-    def get_config(self):
-        config = super().get_config()
-        config.setdefault("activity_regularizer", None)
-        return config
+    def _output_channels(self, channels):
+        return self.filters

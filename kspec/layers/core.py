@@ -18,6 +18,9 @@ class Dense(Layer):
 
     Weights: kernel (in, units), bias (units,) when ``use_bias``.
     Input shape: (batch, ..., in). Output shape: (batch, ..., units). The mask passes through.
+
+    Args:
+        units: Positive integer, the size of the output's last axis.
     """
 
     supports_masking = True
@@ -64,7 +67,11 @@ class Dense(Layer):
 
 @register("layer")
 class Activation(Layer):
-    """Applies an activation function: ``output = activation(inputs)``. Shape and mask unchanged."""
+    """Applies an activation function: ``output = activation(inputs)``. Shape and mask unchanged.
+
+    Args:
+        activation: The activation function to apply (a name such as relu).
+    """
 
     supports_masking = True
 
@@ -91,6 +98,13 @@ class Lambda(Layer):
     that :meth:`from_config` loads only with ``safe_mode=False``.
     ``function`` may also be a string: an expression of :mod:`kspec.layers.expression` (``"x * sigmoid(x)"``),
     or a ``module:function`` reference where code is allowed (``KSPEC_ALLOW_CODE=1``).
+
+    Args:
+        function: The function applied to the input: an expression of x, such as "x * sigmoid(x)", or
+            module:function when code is allowed (--allow-code).
+        output_shape: The output shape without the batch axis, when it cannot be inferred.
+        mask: The mask of the output (null: none).
+        arguments: Extra keyword arguments passed to the function.
     """
 
     takes_expression = True  # a spec's `function: "x * sigmoid(x)"` (kspec.layers.expression)

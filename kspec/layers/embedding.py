@@ -14,6 +14,16 @@ class Embedding(Layer):
 
     Weight: embeddings (input_dim, output_dim). Input (N, ...) integer ids in [0, input_dim) (floats are cast);
     output (N, ..., output_dim). With ``mask_zero`` the output mask is ``inputs != 0`` (id 0 is padding).
+
+    Args:
+        input_dim: The vocabulary size: the largest token id + 1.
+        output_dim: The length of each embedding vector.
+        embeddings_initializer: How the embedding matrix is initialized.
+        embeddings_regularizer: A penalty on the embedding matrix, added to the loss.
+        embeddings_constraint: A constraint applied to the embedding matrix after each step.
+        mask_zero: Whether token id 0 is padding, masked for the layers after (input_dim then counts it).
+        lora_rank: LoRA fine-tuning rank (kspec: null only).
+        lora_alpha: LoRA scaling (kspec: null only).
     """
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
@@ -75,7 +85,11 @@ class Embedding(Layer):
 @register("layer")
 class Masking(Layer):
     """Masks timesteps whose features all equal ``mask_value``: mask = any(x != mask_value, axis=-1), and
-    the masked steps of the output are zeroed. Shape unchanged."""
+    the masked steps of the output are zeroed. Shape unchanged.
+
+    Args:
+        mask_value: Time steps whose features all equal this value are masked (skipped by the layers after).
+    """
 
     supports_masking = True
 

@@ -17,12 +17,9 @@ A Python reference ``module:function`` is also accepted, but only where running 
 """
 import ast
 import functools
-import importlib
 import math
-import os
-import re
 
-from kspec import backend, registry
+from kspec import backend, registry, user_code
 from kspec.engine import Tensor, ops
 
 # kspec.engine.ops functions an expression may call (all differentiable, none touch files or state).
@@ -38,7 +35,6 @@ INPUT_NAME = "x"
 PREFIX = "ops"
 MAX_LENGTH = 2000
 MAX_DEPTH = 60
-_REFERENCE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$")
 _BINOPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
            ast.Div: lambda a, b: a / b, ast.Pow: lambda a, b: a ** b, ast.MatMult: lambda a, b: a @ b}
 _UNARY = {ast.USub: lambda a: -a, ast.UAdd: lambda a: +a}
@@ -57,12 +53,12 @@ class ExpressionError(ValueError):
 
 
 def code_allowed():
-    """Whether Python references (``module:function``) may be imported: ``KSPEC_ALLOW_CODE=1``."""
-    return os.environ.get("KSPEC_ALLOW_CODE", "").lower() in ("1", "true", "yes")
+    """Whether Python references (``module:function``) may be imported (:mod:`kspec.user_code`)."""
+    return user_code.code_allowed()
 
 
 def is_reference(text):
-    return isinstance(text, str) and bool(_REFERENCE.match(text.strip()))
+    return user_code.is_reference(text)
 
 
 def function_names():
@@ -77,7 +73,7 @@ def check_function(text):
             raise ExpressionError(
                 f"{text!r} is a Python reference; kspec does not import code named in a spec unless "
                 f"told to, because importing a module can run anything",
-                hint="pass --allow-code (or set KSPEC_ALLOW_CODE=1) if you trust this spec, or write "
+                hint="pass --allow-code (Python: allow_code=True) if you trust this spec, or write "
                      "the function as an expression, e.g. \"x * sigmoid(x)\"")
         return
     parse(text)
@@ -87,11 +83,10 @@ def to_function(text):
     """A function ``f(x) -> Tensor`` for an expression or an allowed ``module:function`` reference."""
     if is_reference(text):
         check_function(text)
-        module, name = text.strip().split(":")
         try:
-            target = getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError) as e:
-            raise ExpressionError(f"cannot import {text!r}: {e}") from None
+            target = user_code.load("activation", text)
+        except user_code.UserCodeError as e:
+            raise ExpressionError(str(e)) from None
 
         @functools.wraps(target)
         def referenced(*args, **kwargs):
@@ -229,7 +224,7 @@ class _Checker:
         else:
             self.fail(func, "only functions called by name can be called")
         if name not in self.allowed:
-            from kspec.spec.errors import did_you_mean
+            from kspec.errors import did_you_mean
             self.fail(func, f"unknown function {name!r}{did_you_mean(name, sorted(self.allowed))}",
                       hint="call kspec ops (mean, sum, exp, log, maximum, reshape, ...) or activations "
                            "(relu, sigmoid, tanh, ...) by name")

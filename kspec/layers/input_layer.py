@@ -5,6 +5,18 @@ from kspec.registry import register
 
 @register("layer")
 class InputLayer(Layer):
+    """The model's input: one sample's shape (``keras.Input(shape)``); no weights and no math.
+
+    Args:
+        shape: The shape of one sample, without the batch axis.
+        batch_size: A fixed batch size (null: any).
+        sparse: Whether the input is a sparse tensor (kspec: false only).
+        batch_shape: The full shape with the batch axis first (instead of shape and batch_size).
+        optional: Whether the input may be left out (None).
+    """
+
+    supports_masking = True  # an identity: a mask passes through
+
     def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, name=None,
                  optional=False, **kwargs):
         if "batch_input_shape" in kwargs:  # Keras 2 config name

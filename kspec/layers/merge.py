@@ -197,6 +197,9 @@ class Concatenate(Merge):
     """Joins the inputs along ``axis``; all other sizes must match.
 
     Input shapes: (batch, ..., d_i, ...). Output shape: (batch, ..., sum d_i, ...).
+
+    Args:
+        axis: The axis the inputs are joined along (-1: the features).
     """
 
     def __init__(self, axis=-1, **kwargs):
@@ -258,6 +261,10 @@ class Dot(Merge):
     ``normalize=True`` L2-normalizes both inputs along their dot axes first (cosine similarity).
     Input shapes: (batch, ...) twice. Output: x's shape without its axis, then y's shape without the batch
     and its axis; (batch, 1) when that leaves only the batch axis.
+
+    Args:
+        axes: The axis, or one axis per input, along which the dot products are taken.
+        normalize: Whether to L2-normalize the inputs first (the dot product is then the cosine similarity).
     """
 
     def __init__(self, axes, normalize=False, **kwargs):

@@ -8,7 +8,11 @@ from kspec.registry import register
 
 class _SpatialDropout(Layer):
     """Dropout of whole feature maps: one keep/drop draw per (sample, channel), shared over the spatial axes
-    (scaled by 1 / (1 - rate) like Dropout)."""
+    (scaled by 1 / (1 - rate) like Dropout).
+
+    Args:
+        rate: The fraction of whole feature maps (channels) dropped during training, in [0, 1).
+    """
 
     rank = 1
     supports_masking = True
@@ -68,7 +72,11 @@ class SpatialDropout2D(_SpatialDropout):
 @register("layer")
 class GaussianNoise(Layer):
     """Adds zero-mean Gaussian noise of standard deviation ``stddev`` during training; identity otherwise.
-    Shape and mask unchanged."""
+    Shape and mask unchanged.
+
+    Args:
+        stddev: The standard deviation of the zero-mean noise added during training.
+    """
 
     supports_masking = True
 

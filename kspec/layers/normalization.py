@@ -24,6 +24,25 @@ class BatchNormalization(Layer):
     """``y = (x - mean) / sqrt(var + epsilon) * gamma + beta`` over the feature axis ``axis``.
 
     Input shape: any, with ``input_shape[axis]`` defined. Output: the same. The mask passes through.
+
+    Args:
+        axis: The features axis, normalized per entry (-1: the last, for channels_last).
+        momentum: The moving averages' momentum: moving = moving * momentum + batch * (1 - momentum).
+        epsilon: A small number added to the variance so that it is never divided by zero.
+        center: Whether to add the learned offset beta.
+        scale: Whether to multiply by the learned scale gamma.
+        beta_initializer: How the offset beta is initialized.
+        gamma_initializer: How the scale gamma is initialized.
+        moving_mean_initializer: How the moving mean is initialized.
+        moving_variance_initializer: How the moving variance is initialized.
+        beta_regularizer: A penalty on beta, added to the loss.
+        gamma_regularizer: A penalty on gamma, added to the loss.
+        beta_constraint: A constraint applied to beta after each step.
+        gamma_constraint: A constraint applied to gamma after each step.
+        renorm: Batch renormalization (kspec: false only).
+        renorm_clipping: Batch renormalization's clipping (unused: renorm is false).
+        renorm_momentum: Batch renormalization's momentum (unused: renorm is false).
+        synchronized: Synchronize the batch statistics across devices (TensorFlow only; false).
     """
 
     supports_masking = True
@@ -145,6 +164,20 @@ class LayerNormalization(Layer):
     """Per-sample ``(x - mean) / sqrt(var + epsilon) * gamma + beta`` over ``axis`` (an int or a list).
 
     Weights: gamma, beta of shape ``input_shape[axis]``. Biased variance. The mask passes through.
+
+    Args:
+        axis: The axis or axes normalized over (-1: the last).
+        epsilon: A small number added to the variance so that it is never divided by zero.
+        center: Whether to add the learned offset beta.
+        scale: Whether to multiply by the learned scale gamma.
+        rms_scaling: Whether to divide by the root mean square only, without subtracting the mean (RMS
+            normalization).
+        beta_initializer: How the offset beta is initialized.
+        gamma_initializer: How the scale gamma is initialized.
+        beta_regularizer: A penalty on beta, added to the loss.
+        gamma_regularizer: A penalty on gamma, added to the loss.
+        beta_constraint: A constraint applied to beta after each step.
+        gamma_constraint: A constraint applied to gamma after each step.
     """
 
     supports_masking = True

@@ -14,7 +14,12 @@ from kspec.registry import register
 
 
 class _Pooling(Layer):
-    """Shared handling of MaxPooling*/AveragePooling* (``rank`` spatial axes, ``mode`` 'max'/'average')."""
+    """Shared handling of MaxPooling*/AveragePooling* (``rank`` spatial axes, ``mode`` 'max'/'average').
+
+    Args:
+        pool_size: The size of the pooling window: an int for every axis, or one per axis.
+        strides: The window's step (null: pool_size, windows that do not overlap).
+    """
 
     rank = 2
     mode = "max"
@@ -98,7 +103,11 @@ class AveragePooling2D(_Pooling):
 
 class _GlobalPooling(Layer):
     """Mean or max over all spatial axes: (batch, ..., channels) -> (batch, channels), or
-    (batch, 1, ..., 1, channels) with ``keepdims``."""
+    (batch, 1, ..., 1, channels) with ``keepdims``.
+
+    Args:
+        keepdims: Whether to keep the pooled axes, with size 1.
+    """
 
     rank = 2
     mode = "average"

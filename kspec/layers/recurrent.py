@@ -17,7 +17,7 @@ loop of engine ops instead (also the reference the tests compare the fast ops wi
 from kspec import activations, backend, constraints, initializers, regularizers
 from kspec.engine import Tensor, as_tensor, ops
 from kspec.engine.ops import recurrent as rnn_ops
-from kspec.layers.base import Layer
+from kspec.layers.base import Layer, current_path
 from kspec.registry import register
 
 
@@ -37,7 +37,31 @@ def _float_input(inputs):
 
 
 class RNN(Layer):
-    """Shared machinery of SimpleRNN, LSTM and GRU (not registered: kspec has no custom cells)."""
+    """Shared machinery of SimpleRNN, LSTM and GRU (not registered: kspec has no custom cells).
+
+    Args:
+        units: Positive integer, the size of the hidden state and of the output.
+        activation: The activation of the output and candidate state (tanh by default).
+        recurrent_activation: The activation of the gates (sigmoid by default).
+        recurrent_initializer: How the recurrent kernel (state-to-state weights) is initialized.
+        recurrent_regularizer: A penalty on the recurrent kernel, added to the loss.
+        recurrent_constraint: A constraint applied to the recurrent kernel after each step.
+        dropout: The fraction of the inputs dropped during training, in [0, 1).
+        recurrent_dropout: The fraction of the recurrent state dropped during training, in [0, 1).
+        return_sequences: Whether to return the output of every step (batch, steps, units) instead of the last
+            one (batch, units).
+        return_state: Whether to also return the final state(s) after the output.
+        go_backwards: Whether to read the sequence backwards.
+        stateful: Whether each batch's final state is the next batch's initial state.
+        unroll: Keras's unrolling switch (the same results here).
+        zero_output_for_mask: Whether masked steps output zeros (otherwise they repeat the last unmasked
+            output).
+        use_cudnn: Keras's cuDNN switch (no effect here).
+        implementation: Keras 2's implementation mode (no effect here).
+        unit_forget_bias: Whether to add 1 to the forget gate's bias at initialization (LSTM).
+        reset_after: Whether the reset gate applies after the recurrent matrix product (GRU; Keras 3's
+            default).
+    """
 
     supports_masking = True
     cell_name = None      # Keras's cell name, e.g. "lstm_cell"
@@ -45,7 +69,7 @@ class RNN(Layer):
     num_states = 1        # S
     _config_drop = ("use_cudnn", "implementation")
 
-    def _init_rnn(self, units, activation, recurrent_activation, use_bias, kernel_initializer,
+    def _init_rnn(self, *, units, activation, recurrent_activation, use_bias, kernel_initializer,
                   recurrent_initializer, bias_initializer, kernel_regularizer, recurrent_regularizer,
                   bias_regularizer, kernel_constraint, recurrent_constraint, bias_constraint, dropout,
                   recurrent_dropout, seed, return_sequences, return_state, go_backwards, stateful, unroll,
@@ -94,7 +118,7 @@ class RNN(Layer):
         if self.use_bias:
             self.bias = self.add_weight("bias", self._bias_shape(), self._bias_init(), self.bias_regularizer,
                                         self.bias_constraint)
-        self.set_weight_paths(self.name)
+        self.set_weight_paths(current_path() or self.name)
 
     def _bias_shape(self):
         return (self.gates * self.units,)
@@ -248,10 +272,15 @@ class SimpleRNN(RNN):
                  recurrent_dropout=0.0, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, zero_output_for_mask=False, seed=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        self._init_rnn(units, activation, None, use_bias, kernel_initializer, recurrent_initializer,
-                       bias_initializer, kernel_regularizer, recurrent_regularizer, bias_regularizer,
-                       kernel_constraint, recurrent_constraint, bias_constraint, dropout, recurrent_dropout,
-                       seed, return_sequences, return_state, go_backwards, stateful, unroll, zero_output_for_mask)
+        self._init_rnn(units=units, activation=activation, recurrent_activation=None, use_bias=use_bias,
+                       kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
+                       bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+                       recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
+                       kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+                       bias_constraint=bias_constraint, dropout=dropout, recurrent_dropout=recurrent_dropout,
+                       seed=seed, return_sequences=return_sequences, return_state=return_state,
+                       go_backwards=go_backwards, stateful=stateful, unroll=unroll,
+                       zero_output_for_mask=zero_output_for_mask)
 
     def _activations_used(self):
         return 1
@@ -286,11 +315,15 @@ class LSTM(RNN):
                  go_backwards=False, stateful=False, unroll=False, zero_output_for_mask=False,
                  use_cudnn="auto", implementation=2, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        self._init_rnn(units, activation, recurrent_activation, use_bias, kernel_initializer,
-                       recurrent_initializer, bias_initializer, kernel_regularizer, recurrent_regularizer,
-                       bias_regularizer, kernel_constraint, recurrent_constraint, bias_constraint, dropout,
-                       recurrent_dropout, seed, return_sequences, return_state, go_backwards, stateful, unroll,
-                       zero_output_for_mask)
+        self._init_rnn(units=units, activation=activation, recurrent_activation=recurrent_activation,
+                       use_bias=use_bias, kernel_initializer=kernel_initializer,
+                       recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+                       kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
+                       bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+                       recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
+                       dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed,
+                       return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards,
+                       stateful=stateful, unroll=unroll, zero_output_for_mask=zero_output_for_mask)
         self.unit_forget_bias = unit_forget_bias
         self.use_cudnn = use_cudnn
 
@@ -336,11 +369,15 @@ class GRU(RNN):
                  return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False,
                  zero_output_for_mask=False, reset_after=True, use_cudnn="auto", implementation=2, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        self._init_rnn(units, activation, recurrent_activation, use_bias, kernel_initializer,
-                       recurrent_initializer, bias_initializer, kernel_regularizer, recurrent_regularizer,
-                       bias_regularizer, kernel_constraint, recurrent_constraint, bias_constraint, dropout,
-                       recurrent_dropout, seed, return_sequences, return_state, go_backwards, stateful, unroll,
-                       zero_output_for_mask)
+        self._init_rnn(units=units, activation=activation, recurrent_activation=recurrent_activation,
+                       use_bias=use_bias, kernel_initializer=kernel_initializer,
+                       recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+                       kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
+                       bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+                       recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
+                       dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed,
+                       return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards,
+                       stateful=stateful, unroll=unroll, zero_output_for_mask=zero_output_for_mask)
         self.reset_after = reset_after
         self.use_cudnn = use_cudnn
 

@@ -10,6 +10,11 @@ class Dropout(Layer):
     """Inverted dropout during training: zero a fraction ``rate`` of inputs, scale the rest by 1/(1-rate).
 
     ``noise_shape`` entries that are None take the input's size (broadcast masks share one draw).
+
+    Args:
+        rate: The fraction of the inputs to drop during training, in [0, 1).
+        noise_shape: The shape of the dropout mask; null entries take the input's size (e.g. [null, 1, null]
+            drops the same features at every time step).
     """
 
     supports_masking = True
@@ -41,9 +46,14 @@ class ActivityRegularization(Layer):
 
     The penalty goes through the base layer's ``activity_regularizer`` (an ``L1L2``), so it is divided by
     the batch size exactly as every activity regularizer is (Keras >= 3.14). Shape and mask unchanged.
+
+    Args:
+        l1: The L1 penalty factor on the output: loss += l1 * sum(|output|).
+        l2: The L2 penalty factor on the output: loss += l2 * sum(output**2).
     """
 
     supports_masking = True
+    sets_base_arguments = ("activity_regularizer",)  # not an argument of this layer (as in Keras)
 
     def __init__(self, l1=0.0, l2=0.0, **kwargs):
         super().__init__(activity_regularizer=regularizers.L1L2(l1=l1, l2=l2), **kwargs)

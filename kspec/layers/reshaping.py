@@ -43,6 +43,9 @@ class Reshape(Layer):
 
     Input shape: (batch, ...) with as many values per sample as ``target_shape`` holds.
     Output shape: (batch, *target_shape).
+
+    Args:
+        target_shape: The output shape without the batch axis; one entry may be -1 (inferred from the size).
     """
 
     def __init__(self, target_shape, **kwargs):
@@ -89,6 +92,10 @@ class Permute(Layer):
     """Permutes the non-batch axes: ``dims`` is 1-indexed, e.g. (2, 1) swaps the two axes of a sample.
 
     Input shape: (batch, d1, ..., dk) with k = len(dims). Output: (batch, d_dims[0], ..., d_dims[k-1]).
+
+    Args:
+        dims: The new order of the axes, without the batch axis and counted from 1 (e.g. [2, 1] swaps two
+            axes).
     """
 
     def __init__(self, dims, **kwargs):
@@ -113,7 +120,11 @@ class Permute(Layer):
 
 @register("layer")
 class RepeatVector(Layer):
-    """Repeats each sample ``n`` times along a new axis 1: (batch, features) -> (batch, n, features)."""
+    """Repeats each sample ``n`` times along a new axis 1: (batch, features) -> (batch, n, features).
+
+    Args:
+        n: How many times the input is repeated: (batch, features) -> (batch, n, features).
+    """
 
     def __init__(self, n, **kwargs):
         super().__init__(**kwargs)

@@ -1,6 +1,14 @@
 """Spatial reshaping layers (channels last): ZeroPadding1D/2D, Cropping1D/2D, UpSampling1D/2D.
 
 None of them supports masking.
+
+Args:
+    padding: How many zeros are added at the start and end of each spatial axis: an int, a pair (start, end),
+        or for 2D a pair of pairs ((top, bottom), (left, right)).
+    cropping: How many entries are cut at the start and end of each spatial axis: an int, a pair, or for 2D a
+        pair of pairs.
+    size: The repeat factor along each spatial axis.
+    interpolation: nearest (repeat values) or bilinear.
 """
 from kspec import backend
 from kspec.engine import ops

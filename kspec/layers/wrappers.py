@@ -67,6 +67,12 @@ class Bidirectional(Layer):
     The copies are named ``forward_<name>`` and ``backward_<name>``; their weights are all forward weights,
     then all backward weights. With return_sequences the backward outputs are flipped back in time before
     merging, and masked steps output zeros (Keras sets ``zero_output_for_mask = return_sequences``).
+
+    Args:
+        layer: The recurrent layer run in both directions, e.g. {LSTM: {units: 32}}.
+        merge_mode: How the forward and backward outputs combine: concat, sum, mul, ave, or null (both, as a
+            list).
+        backward_layer: A layer for the backward direction (default: a copy of layer reading backwards).
     """
 
     supports_masking = True
@@ -102,9 +108,7 @@ class Bidirectional(Layer):
 
     def build(self, input_shape):
         for sub in self._sublayers():
-            sub.ensure_built(input_shape)
-            if hasattr(sub, "set_weight_paths"):
-                sub.set_weight_paths(f"{self.name}/{sub.name}")
+            sub.ensure_built(input_shape)  # inside this layer's name scope: bidirectional/forward_lstm/...
         if self._initial_weights:
             self.set_weights(self._initial_weights)
             self._initial_weights = None
@@ -205,7 +209,11 @@ class Bidirectional(Layer):
 @register("layer")
 class TimeDistributed(Layer):
     """Applies ``layer`` to every timestep: (N, T, ...) -> (N, T, ...'), by folding time into the batch.
-    The weights belong to the inner layer; the mask passes through."""
+    The weights belong to the inner layer; the mask passes through.
+
+    Args:
+        layer: The layer applied to every time step (axis 1) separately.
+    """
 
     supports_masking = True
 
@@ -223,9 +231,7 @@ class TimeDistributed(Layer):
         return (None,) + tuple(input_shape[2:])
 
     def build(self, input_shape):
-        self.layer.ensure_built(self._inner_shape(input_shape))
-        for w in self.layer._all_weights():
-            w.path = f"{self.name}/{w.path}"
+        self.layer.ensure_built(self._inner_shape(input_shape))  # paths time_distributed/dense/kernel
 
     def keras_weight_groups(self):
         return [("", self.name, []), ("layer", self.layer.name, self.layer.weights)]

@@ -2,6 +2,23 @@
 
 A per-sample function maps ``(y_true array, y_pred Tensor)`` to a Tensor of per-sample values.
 A :class:`Loss` adds Keras 3's rank adjustment, sample weights, masks and reduction.
+
+Args:
+    reduction: How the per-sample losses become one number: sum_over_batch_size (their mean, the default),
+        sum, mean, mean_with_sample_weight, or none.
+    name: The loss's name.
+    dtype: The dtype of the computation (default float32).
+    from_logits: Whether y_pred holds logits (raw scores) rather than probabilities.
+    label_smoothing: Smooth the labels toward uniform by this amount in [0, 1]: y * (1 - s) + s / classes
+        (binary: s / 2).
+    axis: The axis the loss reduces over (the classes; -1: the last).
+    ignore_class: A label id whose samples add nothing to the loss (e.g. padding); null: none.
+    alpha: The weight of the positive class (binary; with apply_class_balancing) or of every class
+        (categorical).
+    gamma: The focusing parameter: (1 - p) ** gamma down-weights well-classified samples (0: plain
+        crossentropy).
+    apply_class_balancing: Whether to weight positive samples by alpha and negative ones by 1 - alpha.
+    delta: Where the Huber loss turns from quadratic to linear.
 """
 import inspect
 

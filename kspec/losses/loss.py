@@ -2,6 +2,7 @@
 (``keras/src/losses/loss.py``), and :class:`LossFunctionWrapper`.
 """
 from kspec import backend
+from kspec.configurable import Configurable
 from kspec.engine import Tensor, as_tensor, ops
 from kspec.registry import lookup, snake_case
 
@@ -121,8 +122,10 @@ def reduce_weighted_values(values, sample_weight=None, mask=None, reduction="sum
     return reduce_values(values, sample_weight, reduction)
 
 
-class Loss:
-    """Base class: subclasses implement ``call(y_true, y_pred) -> per-sample Tensor``.
+class Loss(Configurable):
+    """Base class: subclasses implement ``call(y_true, y_pred) -> per-sample Tensor``. Keras's loss
+    configs start with name and reduction, drop dtype and list the function's arguments in their own
+    order, so ``get_config`` keeps its override.
 
     ``__call__`` reads the Keras mask of ``y_pred`` (and of the per-sample values, e.g. ignore_class),
     converts the labels to the prediction dtype and reduces with :func:`reduce_weighted_values`.
@@ -152,10 +155,6 @@ class Loss:
 
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 class LossFunctionWrapper(Loss):

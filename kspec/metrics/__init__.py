@@ -3,6 +3,30 @@
 ``update_state(y_true, y_pred, sample_weight=None)`` takes arrays; ``result()`` returns a float (an
 array for confusion metrics with several thresholds); ``reset_state()`` starts over.
 :func:`get` turns compile's metric identifiers into Metric instances, named as Keras names them.
+
+Args:
+    name: The metric's name: the key in the logs and history.csv (val_<name> on validation data).
+    dtype: The dtype of the computation (default float32).
+    thresholds: A threshold, or a list of them, in [0, 1]: predictions above count as positive (default 0.5).
+    class_id: Compute the metric for this class only (null: all).
+    top_k: Count only the k highest-scored classes of each sample as predicted positive (null: all).
+    num_thresholds: The number of thresholds at which the curve is evaluated.
+    k: A prediction is correct when the true class is among the k highest scores.
+    from_sorted_ids: Whether y_pred already holds class ids sorted by score rather than scores.
+    threshold: Predictions above this value count as 1.
+    specificity: The specificity at which the sensitivity is computed.
+    sensitivity: The sensitivity at which the specificity is computed.
+    recall: The recall at which the precision is computed.
+    precision: The precision at which the recall is computed.
+    curve: ROC (true positive rate against false positive rate) or PR (precision against recall).
+    summation_method: How the area is summed: interpolation, minoring (lower bound) or majoring (upper bound).
+    multi_label: Whether each label is a separate binary problem (the areas are averaged).
+    num_labels: The number of labels, with multi_label.
+    label_weights: The labels' weights in the average (null: equal).
+    from_logits: Whether y_pred holds logits (raw scores) rather than probabilities.
+    label_smoothing: Smooth the labels toward uniform by this amount in [0, 1].
+    axis: The axis the metric reduces over (-1: the last).
+    ignore_class: A label id whose samples are left out (null: none).
 """
 import inspect
 
@@ -22,6 +46,7 @@ from kspec.metrics.regression import (BinaryCrossentropy, CategoricalCrossentrop
                                       MeanSquaredLogarithmicError, Poisson, RootMeanSquaredError,
                                       SparseCategoricalCrossentropy, SquaredHinge, loss_metric_fn)
 from kspec.registry import lookup
+from kspec.user_code import is_reference
 from kspec.serialization import deserialize
 
 __all__ = ["Metric", "Mean", "Sum", "MeanMetricWrapper", "get", "resolve_accuracy", "reduce_to_samplewise_values",
@@ -81,7 +106,10 @@ def get(identifier, y_true_shape=None, y_pred_shape=None):
         if obj is None:
             obj = _loss_function(identifier)
         metric = _instantiate(obj, identifier)
-        metric.name = identifier
+        if not is_reference(identifier):
+            metric.name = identifier
+        elif not inspect.isclass(obj):  # a user's function (module:name) is named as Keras names functions
+            metric.name = getattr(obj, "__name__", identifier)
         return metric
     if isinstance(identifier, dict):
         return _instantiate(deserialize("metric", identifier), identifier)

@@ -5,6 +5,7 @@ sample_weight=None)`` takes arrays, ``result()`` returns a Python float (an arra
 several thresholds), ``reset_state()`` starts over. State is float32, as Keras's metric variables are.
 """
 from kspec import backend
+from kspec.configurable import Configurable
 from kspec.engine import Tensor
 from kspec.losses.loss import apply_mask, squeeze_or_expand_to_same_rank
 from kspec.registry import register, snake_case
@@ -41,8 +42,9 @@ def to_result(value):
     return float(value) if value.ndim == 0 else value
 
 
-class Metric:
-    """Base class: subclasses implement ``reset_state``, ``update_state`` and ``result``."""
+class Metric(Configurable):
+    """Base class: subclasses implement ``reset_state``, ``update_state`` and ``result``. Keras's metric
+    configs write ``dtype: float32`` for None and some keys only when set, so ``get_config`` is overridden."""
 
     registry_kind = "metric"
 
@@ -62,10 +64,6 @@ class Metric:
 
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype or "float32"}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r}>"

@@ -11,9 +11,11 @@ _LAZY = {
     "Functional": "kspec.models.functional", "Input": "kspec.models.functional",
     "KerasTensor": "kspec.models.functional",
     "format_summary": "kspec.models.summary",
+    "load_model": "kspec.io",  # keras.models.load_model: the file layer reads it (loaded on use only)
     **{name: "kspec.models.callbacks" for name in (
         "Callback", "CSVLogger", "EarlyStopping", "History", "LambdaCallback", "LearningRateScheduler",
         "ModelCheckpoint", "ReduceLROnPlateau", "TerminateOnNaN")},
+    "BackupAndRestore": "kspec.models.backup_callbacks",
 }
 
 __all__ = list(_LAZY)

@@ -24,6 +24,9 @@ class Callback:
     those that override a batch-end hook (see :meth:`wants_batch_logs`), or, lazily, those with
     ``lazy_batch_logs = True``, which receive a zero-argument function returning the logs.
     Messages go to :meth:`print_msg`, i.e. the stream the model was given (stderr by default).
+
+    Args:
+        verbose: 1: print a message when the callback acts; 0: silent.
     """
 
     lazy_batch_logs = False
@@ -55,6 +58,13 @@ class Callback:
     def wants_batch_logs(self, batch):
         """Whether this callback needs the logs of batch-end hooks (default: it overrides one)."""
         return _overrides_batch_end(type(self))
+
+    def get_state(self):
+        """What a checkpoint must keep of this callback to resume exactly (None: nothing)."""
+        return None
+
+    def set_state(self, state):
+        """Put back what :meth:`get_state` returned (called after ``on_train_begin`` on resume)."""
 
     def on_batch_begin(self, batch, logs=None): pass
     def on_batch_end(self, batch, logs=None): pass
@@ -125,6 +135,15 @@ class History(Callback):
 
     def on_train_begin(self, logs=None):
         self.epoch = []
+
+    def get_state(self):
+        return {"history": {k: list(v) for k, v in self.history.items()}, "epoch": list(self.epoch)}
+
+    def set_state(self, state):
+        self.history = {k: list(v) for k, v in state["history"].items()}
+        self.epoch = list(state["epoch"])
+        if self.model is not None:
+            self.model.history = self
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch.append(epoch)
@@ -221,7 +240,11 @@ def set_learning_rate(optimizer, value):
 
 @register("callback")
 class TerminateOnNaN(Callback):
-    """Stop training when a batch loss is NaN or infinite (``raise_error=True``: raise at once)."""
+    """Stop training when a batch loss is NaN or infinite (``raise_error=True``: raise at once).
+
+    Args:
+        raise_error: Whether to stop with an error instead of ending training quietly.
+    """
 
     def __init__(self, raise_error=False):
         super().__init__()
@@ -240,7 +263,13 @@ class TerminateOnNaN(Callback):
 @register("callback")
 class CSVLogger(Callback):
     """Write each epoch's logs as a CSV row: ``epoch`` then the log keys, sorted (val_* columns are
-    added when the first epoch has none)."""
+    added when the first epoch has none).
+
+    Args:
+        filename: The CSV file the epoch logs are written to (in the run folder when relative).
+        separator: The column separator.
+        append: Whether to append to an existing file instead of overwriting it.
+    """
 
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
@@ -264,6 +293,27 @@ class CSVLogger(Callback):
         self.csv_file = open(self.filename, mode, newline="", encoding="utf-8")
         self.writer = None
         self.keys = None
+
+    def get_state(self):
+        """The file's text so far: a resumed run rewrites it, so rows of epochs after the checkpoint
+        (written before an interruption) are dropped and none is written twice."""
+        if self.csv_file is not None and not self.csv_file.closed:
+            self.csv_file.flush()
+        text = None
+        if os.path.exists(self.filename):
+            with open(self.filename, encoding="utf-8", newline="") as f:
+                text = f.read()
+        return {"text": text, "keys": self.keys, "append_header": self.append_header}
+
+    def set_state(self, state):
+        if self.csv_file is not None and not self.csv_file.closed:
+            self.csv_file.close()
+        with open(self.filename, "w", encoding="utf-8", newline="") as f:
+            f.write(state["text"] or "")
+        self.csv_file = open(self.filename, "a", newline="", encoding="utf-8")
+        self.keys = state["keys"]
+        self.append_header = state["append_header"] and not state["text"]
+        self.writer = None
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -300,7 +350,11 @@ def _csv_value(value):
 @register("callback")
 class LearningRateScheduler(Callback):
     """Set the learning rate at each epoch start to ``schedule(epoch, lr)`` (or ``schedule(epoch)``);
-    adds ``learning_rate`` to the epoch logs. ``schedule`` may also name a registered schedule."""
+    adds ``learning_rate`` to the epoch logs. ``schedule`` may also name a registered schedule.
+
+    Args:
+        schedule: The learning rate per epoch: a learning-rate schedule evaluated at the epoch index.
+    """
 
     def __init__(self, schedule, verbose=0):
         super().__init__()
@@ -348,3 +402,4 @@ class LambdaCallback(Callback):
 # The monitoring callbacks register on import (the registry imports this module for kind "callback");
 # importing them here also makes ``kspec.models.callbacks`` the one place to get any callback from.
 from kspec.models.monitor_callbacks import EarlyStopping, ModelCheckpoint, ReduceLROnPlateau  # noqa: E402,F401
+import kspec.models.backup_callbacks  # noqa: E402,F401  (BackupAndRestore registers)

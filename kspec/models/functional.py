@@ -19,159 +19,10 @@ merges (OR-combined) as in Keras. ``get_config()`` gives Keras 3's Functional co
 from kspec import backend
 from kspec.engine import Tensor
 from kspec.layers.input_layer import InputLayer
-from kspec.layers.base import unique_name
-from kspec.models.model import Model
-
-
-class KerasTensor:
-    """A symbolic tensor: a shape (batch first, None where free), a dtype and where it comes from.
-
-    ``history`` is ``(layer, node_index, tensor_index)``: the output ``tensor_index`` of the layer's
-    ``node_index``-th call.
-    """
-
-    is_symbolic = True
-
-    def __init__(self, shape, dtype="float32", history=None):
-        self.shape = tuple(shape)
-        self.dtype = dtype
-        self.history = history
-
-    @property
-    def ndim(self):
-        return len(self.shape)
-
-    @property
-    def layer(self):
-        return self.history[0]
-
-    @property
-    def name(self):
-        return self.history[0].name
-
-    @property
-    def node(self):
-        layer, node_index, _ = self.history
-        return layer._inbound_nodes[node_index]
-
-    def apply_layer(self, layer, inputs, kwargs=None):
-        """What ``layer(inputs, **kwargs)`` does when symbolic (called by ``Layer.__call__``)."""
-        return _apply_layer(layer, inputs, kwargs or {})
-
-    def __repr__(self):
-        layer, node_index, tensor_index = self.history
-        return f"<KerasTensor shape={self.shape} from {layer.name}[{node_index}][{tensor_index}]>"
-
-
-class Node:
-    """One call of a layer in a graph. ``args`` is what the layer was called on (one KerasTensor or a
-    list); ``kwargs`` its further call arguments (``initial_state``: a list of KerasTensors);
-    ``input_tensors`` the flat list of both (Keras's order: args, then kwargs); ``outputs`` the list of
-    output KerasTensors."""
-
-    def __init__(self, layer, args, outputs, kwargs=None):
-        self.layer = layer
-        self.args = args
-        self.kwargs = dict(kwargs or {})
-        self.input_tensors = _symbolic_leaves([args, list(self.kwargs.values())])
-        self.outputs = outputs
-
-    @property
-    def is_input(self):
-        return not self.input_tensors
-
-    @property
-    def parent_nodes(self):
-        return [t.node for t in self.input_tensors]
-
-
-def _nodes_of(layer):
-    if "_inbound_nodes" not in layer.__dict__:
-        layer._inbound_nodes = []
-    return layer._inbound_nodes
-
-
-def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None):
-    """A symbolic input ``(batch_size, *shape)``: the start of a graph (``keras.Input``)."""
-    layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name, batch_shape=batch_shape)
-    return input_tensor(layer)
-
-
-def input_tensor(layer):
-    """The symbolic output of an InputLayer (its one node, created on first use)."""
-    nodes = _nodes_of(layer)
-    if not nodes:
-        layer.input_shape = layer.output_shape = tuple(layer.batch_shape)
-        out = KerasTensor(layer.batch_shape, layer.input_dtype, (layer, 0, 0))
-        nodes.append(Node(layer, None, [out]))
-    return nodes[0].outputs[0]
-
-
-def _is_shape_list(shape):
-    return isinstance(shape, list) and bool(shape) and isinstance(shape[0], (tuple, list))
-
-
-def _symbolic_leaves(value):
-    """The KerasTensors in a nest of lists (None and other values skipped)."""
-    if isinstance(value, (list, tuple)):
-        return [t for v in value for t in _symbolic_leaves(v)]
-    return [value] if getattr(value, "is_symbolic", False) else []
-
-
-def _map_tensors(fn, value):
-    """``value`` with each KerasTensor ``t`` in a nest of lists replaced by ``fn(t)``."""
-    if isinstance(value, (list, tuple)):
-        return [_map_tensors(fn, v) for v in value]
-    return fn(value) if getattr(value, "is_symbolic", False) else value
-
-
-def _apply_layer(layer, inputs, kwargs):
-    kwargs = {k: v for k, v in kwargs.items() if v is not None}
-    flat = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-    for value in kwargs.values():
-        flat += value if isinstance(value, (list, tuple)) else [value]
-    for t in flat:
-        if not getattr(t, "is_symbolic", False):
-            raise TypeError(f"layer {layer.name!r} was called on a mix of symbolic tensors and "
-                            f"{type(t).__name__}; a graph's layers take symbolic tensors only")
-    if isinstance(inputs, (list, tuple)):
-        shape = [tuple(t.shape) for t in inputs]
-        args = list(inputs)
-    else:
-        shape = tuple(inputs.shape)
-        args = inputs
-    if layer.built and layer.input_shape is not None:
-        _check_compatible(layer, shape)
-        out_shape = layer.compute_output_shape(shape)
-    else:
-        layer.ensure_built(shape)
-        out_shape = layer.output_shape
-    nodes = _nodes_of(layer)
-    index = len(nodes)
-    shapes = out_shape if _is_shape_list(out_shape) else [out_shape]
-    outputs = [KerasTensor(s, layer.dtype, (layer, index, i)) for i, s in enumerate(shapes)]
-    nodes.append(Node(layer, args, outputs, kwargs))
-    return outputs if _is_shape_list(out_shape) else outputs[0]
-
-
-def _check_compatible(layer, shape):
-    """A built layer called again (a shared layer) needs inputs shaped as on its first call (free
-    sizes, None, match anything)."""
-    expected = layer.input_shape
-    want = [tuple(s) for s in expected] if _is_shape_list(expected) else [tuple(expected)]
-    got = [tuple(s) for s in shape] if _is_shape_list(shape) else [tuple(shape)]
-    clash = _is_shape_list(expected) != _is_shape_list(shape) or len(want) != len(got) or any(
-        len(a) != len(b) or any(x is not None and y is not None and x != y for x, y in zip(a[1:], b[1:]))
-        for a, b in zip(want, got))
-    if clash:
-        raise ValueError(f"layer {layer.name!r} is already built for input shape {_text(expected)} and cannot "
-                         f"take an input of shape {_text(shape)}")
-
-
-def _text(shape):
-    if _is_shape_list(shape):
-        return "[" + ", ".join(_text(s) for s in shape) + "]"
-    return "(" + ", ".join(str(d) for d in shape) + ")"
+from kspec.layers.base import _call_params, unique_name
+from kspec.layers.node import (Input, KerasTensor, Node, input_tensor, is_shape_list,  # noqa: F401
+                               map_tensors, nodes_of, shape_text)
+from kspec.models.model import Model, layer_entry
 
 
 def _flatten(struct):
@@ -194,8 +45,10 @@ class Functional(Model):
 
     keras_class_name = "Functional"
 
-    def __init__(self, inputs, outputs, name=None, trainable=True):
-        super().__init__(name=name or unique_name("functional"))
+    def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
+        if kwargs:
+            raise TypeError(f"Functional got unexpected arguments {sorted(kwargs)}")
+        self._init_model(name=name or unique_name("functional"), trainable=trainable)
         self._inputs_struct = inputs
         self._outputs_struct = outputs
         self.inputs = _flatten(inputs)
@@ -207,13 +60,15 @@ class Functional(Model):
             if not isinstance(t.layer, InputLayer):
                 raise ValueError(f"input {t!r} does not come from an Input(); kspec graphs start at Input()")
         self._nodes, self._layers, self._depth = _map_graph(self.inputs, self.outputs)
-        self.trainable = trainable
         self.built = True
 
     # -- the graph ---------------------------------------------------------------------------------------
     @property
     def layers(self):
         return list(self._layers)
+
+    def _sublayers(self):
+        return self._layers
 
     @property
     def output_names(self):
@@ -222,6 +77,15 @@ class Functional(Model):
     @property
     def input_names(self):
         return [t.layer.name for t in self.inputs]
+
+    @property
+    def input(self):
+        """The input KerasTensor(s), as given (Keras's ``model.input``)."""
+        return self._inputs_struct
+
+    @property
+    def output(self):
+        return self._outputs_struct
 
     @property
     def input_shape(self):
@@ -236,7 +100,7 @@ class Functional(Model):
     def _own_nodes(self, layer):
         """``(global node index, node)`` of the layer's calls that belong to this model."""
         own = {id(n) for n in self._nodes}
-        return [(i, n) for i, n in enumerate(_nodes_of(layer)) if id(n) in own]
+        return [(i, n) for i, n in enumerate(nodes_of(layer)) if id(n) in own]
 
     # -- running -----------------------------------------------------------------------------------------
     def _input_arrays(self, inputs):
@@ -253,7 +117,12 @@ class Functional(Model):
                              f"received {len(arrays)} arrays")
         return arrays
 
-    def call(self, inputs, training=False):
+    def compute_output_shape(self, input_shape):
+        return self.output_shape
+
+    def call(self, inputs, training=None, mask=None):
+        """Run the nodes in order. The model's ``training`` reaches every layer; when it is None, a call's
+        own ``training=`` (``base(x, training=False)`` while building the graph) applies, as in Keras."""
         values = {}
         for ref, x in zip(self.inputs, self._input_arrays(inputs)):
             values[id(ref)] = _standardize_input(ref, x)
@@ -264,8 +133,9 @@ class Functional(Model):
                 args = [values[id(t)] for t in node.args]
             else:
                 args = values[id(node.args)]
-            kwargs = {k: _map_tensors(lambda t: values[id(t)], v) for k, v in node.kwargs.items()}
-            out = node.layer(args, training=training, **kwargs)
+            kwargs = {k: map_tensors(lambda t: values[id(t)], v) for k, v in node.kwargs.items()}
+            node_training = kwargs.pop("training", None)
+            out = node.layer(args, training=node_training if training is None else training, **kwargs)
             for ref, value in zip(node.outputs, out if isinstance(out, (list, tuple)) else [out]):
                 values[id(ref)] = value
         outputs = [values[id(t)] for t in self.outputs]
@@ -284,9 +154,8 @@ class Functional(Model):
                 reindex[id(node)] = k
         entries = []
         for layer in self._layers:
-            entry = {"module": "keras.layers", "class_name": _class_name(layer), "config": layer.get_config(),
-                     "registered_name": None}
-            if not isinstance(layer, InputLayer) and layer.built and layer.input_shape is not None:
+            entry = layer_entry(layer)
+            if not isinstance(layer, (InputLayer, Model)) and layer.built and layer.input_shape is not None:
                 entry["build_config"] = _build_config(layer)
             entry["name"] = layer.name
             entry["inbound_nodes"] = [_serialize_node(node, reindex) for _, node in self._own_nodes(layer)
@@ -299,6 +168,12 @@ class Functional(Model):
         return {"name": self.name, "trainable": self.trainable, "layers": entries,
                 "input_layers": _map_struct(ref, self._inputs_struct),
                 "output_layers": _map_struct(ref, self._outputs_struct)}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A Functional model from Keras's config (Keras 3 or Keras 2 ``inbound_nodes``)."""
+        from kspec.models.config import functional_from_config
+        return functional_from_config(config)
 
     # -- summary (kspec.models.summary's hooks) --------------------------------------------------------------
     def _summary_connections(self, layer):
@@ -339,7 +214,7 @@ def _standardize_input(ref, x):
 
 def _check_input_shape(ref, shape):
     if len(shape) != len(ref.shape) or any(r is not None and r != d for r, d in zip(ref.shape[1:], shape[1:])):
-        raise ValueError(f"input {ref.name!r} expects shape {_text(ref.shape)}, received data of shape "
+        raise ValueError(f"input {ref.name!r} expects shape {shape_text(ref.shape)}, received data of shape "
                          f"{tuple(shape)}")
 
 
@@ -395,12 +270,9 @@ def _map_graph(inputs, outputs):
     return nodes, layers, node_depth
 
 
-def _class_name(layer):
-    return getattr(type(layer), "keras_class_name", type(layer).__name__)
-
 
 def _plain_shape(shape):
-    if _is_shape_list(shape):
+    if is_shape_list(shape):
         return [list(s) for s in shape]
     return list(shape)
 
@@ -408,12 +280,12 @@ def _plain_shape(shape):
 def _build_config(layer):
     """Keras's ``build_config``: the input shape, or, for a layer first called with initial states, the
     shapes of both by its ``build`` argument names (``sequences_shape``, ``initial_state_shape``)."""
-    first = _nodes_of(layer)[0] if _nodes_of(layer) else None
+    first = nodes_of(layer)[0] if nodes_of(layer) else None
     states = first.kwargs.get("initial_state") if first is not None else None
     if states is None:
         return {"input_shape": _plain_shape(layer.input_shape)}
     return {"shapes_dict": {"sequences_shape": _plain_shape(layer.input_shape),
-                            "initial_state_shape": _map_tensors(lambda t: list(t.shape), states)}}
+                            "initial_state_shape": map_tensors(lambda t: list(t.shape), states)}}
 
 
 def _serialize_node(node, reindex):
@@ -424,7 +296,11 @@ def _serialize_node(node, reindex):
                            "keras_history": [layer.name, reindex[id(t.node)], tensor_index]}}
 
     args = [tensor(t) for t in node.args] if isinstance(node.args, list) else tensor(node.args)
-    return {"args": [args], "kwargs": {k: _map_tensors(tensor, v) for k, v in node.kwargs.items()}}
+    kwargs = {k: map_tensors(tensor, v) for k, v in node.kwargs.items()}
+    if "mask" not in kwargs and not isinstance(node.args, list) and not isinstance(node.layer, Model) \
+            and "mask" in _call_params(type(node.layer)):
+        kwargs["mask"] = None  # Keras records the (absent) mask of a one-tensor call that takes one
+    return {"args": [args], "kwargs": kwargs}
 
 
 def _map_struct(fn, struct):

@@ -21,7 +21,14 @@ def _metric_direction(metric):
 
 
 class MonitorCallback(Callback):
-    """Base of the callbacks that compare a monitored value with the best so far."""
+    """Base of the callbacks that compare a monitored value with the best so far.
+
+    Args:
+        monitor: The logged quantity to watch, e.g. val_loss or val_accuracy.
+        mode: min, max or auto: whether lower or higher values of monitor are better (auto: from its name).
+        baseline: A value monitor must beat to count as an improvement at all (null: none).
+        min_delta: The smallest change of monitor that counts as an improvement.
+    """
 
     def __init__(self, monitor="val_loss", mode="auto", baseline=None, min_delta=0):
         super().__init__()
@@ -35,6 +42,15 @@ class MonitorCallback(Callback):
         self.min_delta = abs(min_delta)
         self.monitor_op = None
 
+    _state_keys = ("best",)
+
+    def get_state(self):
+        return {k: getattr(self, k) for k in self._state_keys}
+
+    def set_state(self, state):
+        for k, v in state.items():
+            setattr(self, k, v)
+
     def _set_monitor_op(self):
         if self.mode == "min":
             self.monitor_op = _less
@@ -44,7 +60,9 @@ class MonitorCallback(Callback):
             name = self.monitor.removeprefix("val_")
             if name == "loss":
                 self.monitor_op = _less
-            for metric in getattr(self.model, "metrics", None) or []:
+            compiled = [m for c in getattr(self.model, "metrics", None) or [] if hasattr(c, "names")
+                        for m in c.metrics]  # Keras looks inside compile_metrics only
+            for metric in compiled:
                 if metric.name == name and _metric_direction(metric) is not None:
                     self.monitor_op = _greater if _metric_direction(metric) == "up" else _less
             if self.monitor_op is None:
@@ -73,7 +91,15 @@ def _greater(a, b):
 @register("callback")
 class EarlyStopping(MonitorCallback):
     """Stop training when ``monitor`` has not improved for ``patience`` epochs (counted from
-    ``start_from_epoch``); ``restore_best_weights`` puts back the best epoch's weights at the end."""
+    ``start_from_epoch``); ``restore_best_weights`` puts back the best epoch's weights at the end.
+
+    Args:
+        patience: The number of epochs without improvement after which training stops.
+        restore_best_weights: Whether to restore the weights of the best epoch when training stops.
+        start_from_epoch: The number of epochs to wait before watching for improvement.
+    """
+
+    _state_keys = ("best", "wait", "stopped_epoch", "best_weights", "best_epoch")
 
     def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto", baseline=None,
                  restore_best_weights=False, start_from_epoch=0):
@@ -138,10 +164,21 @@ class EarlyStopping(MonitorCallback):
 class ModelCheckpoint(MonitorCallback):
     """Save the model (``model.save``) or its weights (``model.save_weights``) after each epoch, or every
     ``save_freq`` batches; ``filepath`` may hold ``{epoch}`` and log keys, e.g. ``"ckpt-{epoch:02d}.h5"``.
-    With ``save_best_only`` only improvements of ``monitor`` are saved."""
+    With ``save_best_only`` only improvements of ``monitor`` are saved.
+
+    Args:
+        filepath: The file to save to; may hold {epoch} and log keys, e.g. ckpt-{epoch:02d}-{val_loss:.2f}.h5
+            (in the run folder when relative).
+        save_best_only: Whether to save only when monitor improves (the file then holds the best model).
+        save_weights_only: Whether to save only the weights (a .weights.h5 file) instead of the whole model.
+        save_freq: epoch (save at each epoch's end) or a number of batches.
+        initial_value_threshold: The value monitor must first beat to be saved (with save_best_only).
+    """
+
+    _state_keys = ("best", "_batches_seen_since_last_saving", "_last_batch_seen", "_current_epoch")
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
-                 mode="auto", save_freq="epoch", initial_value_threshold=None):
+                 mode="auto", save_freq: "str | int" = "epoch", initial_value_threshold=None):
         super().__init__(monitor, mode, initial_value_threshold)
         self.verbose = verbose
         self.filepath = os.fspath(filepath)
@@ -245,7 +282,16 @@ class ModelCheckpoint(MonitorCallback):
 class ReduceLROnPlateau(MonitorCallback):
     """Multiply the learning rate by ``factor`` (down to ``min_lr``) when ``monitor`` has not improved by
     ``min_delta`` for ``patience`` epochs, then wait ``cooldown`` epochs; adds ``learning_rate`` to the
-    epoch logs."""
+    epoch logs.
+
+    Args:
+        factor: The learning rate is multiplied by this factor when monitor stops improving.
+        patience: The number of epochs without improvement after which the rate is reduced.
+        cooldown: The number of epochs to wait after a reduction before watching again.
+        min_lr: The smallest learning rate it reduces to.
+    """
+
+    _state_keys = ("best", "cooldown_counter", "wait")
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto", min_delta=1e-4,
                  cooldown=0, min_lr=0.0, **kwargs):

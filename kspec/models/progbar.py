@@ -2,9 +2,16 @@
 
 Byte for byte what ``keras.utils.Progbar`` and ``keras.callbacks.ProgbarLogger`` print, written to the
 stream the caller hands in. The clock is ``time.perf_counter`` (read at call time, so tests can patch it).
+
+Where verbose=1 draws depends on the progress mode (``$KSPEC_PROGRESS``, set by ``--progress``):
+``bar`` is Keras's in-place bar; ``lines`` writes verbose=2's line at the end of each epoch, plus one every
+``LINE_INTERVAL`` seconds during a long one, with no control codes (for log files and CI); ``none`` is
+silent; ``auto`` (the default) is ``bar`` on a terminal or in a notebook and ``lines`` anywhere else.
+``NO_COLOR`` (set and not empty) drops the bar's colour codes.
 """
 import math
 import os
+import re
 import sys
 import time
 
@@ -34,6 +41,30 @@ def format_eta(eta):
     return "%ds" % eta
 
 
+PROGRESS_ENV = "KSPEC_PROGRESS"
+PROGRESS_MODES = ("auto", "bar", "lines", "none")
+LINE_INTERVAL = 10.0  # seconds between two lines within one epoch, in lines mode
+_ANSI = re.compile("\x1b\\[[0-9;]*m")
+
+
+def progress_mode(stream):
+    """``bar``, ``lines`` or ``none``: ``$KSPEC_PROGRESS``, or for ``auto`` what ``stream`` is."""
+    mode = os.environ.get(PROGRESS_ENV, "auto").strip().lower()
+    if mode in ("bar", "lines", "none"):
+        return mode
+    isatty = getattr(stream, "isatty", None)
+    try:
+        terminal = bool(callable(isatty) and isatty())
+    except (OSError, ValueError):
+        terminal = False
+    return "bar" if terminal or "ipykernel" in sys.modules else "lines"
+
+
+def colors_wanted():
+    """False when ``NO_COLOR`` is set to a non-empty value (no-color.org)."""
+    return not os.environ.get("NO_COLOR")
+
+
 def _dynamic_display(stream):
     isatty = getattr(stream, "isatty", None)
     return bool((callable(isatty) and isatty()) or "ipykernel" in sys.modules or "posix" in sys.modules
@@ -57,9 +88,12 @@ class Progbar:
         self.interval = interval
         self.unit_name = unit_name
         self._dynamic = _dynamic_display(stream)
+        self.mode = progress_mode(stream)
+        self._colors = colors_wanted()
         self._values = {}  # name -> latest value, in order of first appearance
         self._start = time.perf_counter()
         self._last_update = -math.inf
+        self._last_line = self._start
         self._time_after_first_step = None
         self._prev_total_width = 0
 
@@ -68,11 +102,19 @@ class Progbar:
             finalize = False if self.target is None else current >= self.target
         now = time.perf_counter()
         time_per_unit = self._estimate_step_duration(current, now)
-        if self.verbose == 1:
+        if self.mode == "none":
+            return
+        if self.verbose == 1 and self.mode == "lines":
+            if finalize and self.target or not finalize and now - self._last_line >= LINE_INTERVAL:
+                self._record(values)
+                self._write(self._line_message(current, now, time_per_unit))
+                self._last_line = now
+        elif self.verbose == 1:
             if now - self._last_update < self.interval and not finalize:
                 return
             self._record(values)
-            self._write(self._bar_message(current, now, time_per_unit, finalize))
+            message = self._bar_message(current, now, time_per_unit, finalize)
+            self._write(message if self._colors else _ANSI.sub("", message))
         elif self.verbose == 2 and finalize and self.target:
             self._record(values)
             self._write(self._line_message(current, now, time_per_unit))
@@ -121,8 +163,11 @@ class Progbar:
         return message
 
     def _line_message(self, current, now, time_per_unit):
-        digits = int(math.log10(self.target)) + 1
-        info = f"{current:>{digits}d}/{self.target} - {now - self._start:.0f}s"
+        if self.target:
+            digits = int(math.log10(self.target)) + 1
+            info = f"{current:>{digits}d}/{self.target} - {now - self._start:.0f}s"
+        else:
+            info = f"{current}/Unknown - {now - self._start:.0f}s"
         info += " -" + format_time_per_unit(time_per_unit, self.unit_name)
         for key, value in self._values.items():
             info += f" - {key}: {format_value(float(value), use_abs=False)}"
@@ -164,6 +209,8 @@ class ProgbarLogger(Callback):
         super().set_params(params)
         verbose = params["verbose"]
         self.verbose = 1 if verbose == "auto" else verbose
+        if progress_mode(self.stream or self._stream()) == "none":
+            self.verbose = 0
         self.epochs = params["epochs"]
         self.target = params["steps"]
 

@@ -31,6 +31,3 @@ class Adadelta(Optimizer):
         delta = -(xp.sqrt(delta_sq + eps) * g / xp.sqrt(grad_sq + eps))
         delta_sq[...] = rho * delta_sq + one_minus_rho * xp.square(delta)
         w.data += lr * delta
-
-    def _own_config(self):
-        return {"rho": self.rho, "epsilon": self.epsilon}

@@ -7,7 +7,11 @@ from kspec.registry import register
 @register("optimizer", "adagrad")
 class Adagrad(Optimizer):
     """``acc += g**2; w -= lr*g / sqrt(acc + eps)`` (eps inside the sqrt). Slot: accumulator, starting at
-    ``initial_accumulator_value``."""
+    ``initial_accumulator_value``.
+
+    Args:
+        initial_accumulator_value: The starting value of the per-weight sums of squared gradients.
+    """
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
@@ -25,6 +29,3 @@ class Adagrad(Optimizer):
         accumulator = self.slot(w, "accumulator")
         accumulator += xp.square(g)
         w.data -= lr * g / xp.sqrt(accumulator + backend.f32(self.epsilon))
-
-    def _own_config(self):
-        return {"initial_accumulator_value": self.initial_accumulator_value, "epsilon": self.epsilon}

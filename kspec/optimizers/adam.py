@@ -41,9 +41,6 @@ class Adam(Optimizer):
             v = v_hat
         w.data -= m * alpha / (xp.sqrt(v) + f32(self.epsilon))
 
-    def _own_config(self):
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon, "amsgrad": self.amsgrad}
-
 
 @register("optimizer", "adamw")
 class AdamW(Adam):

@@ -29,6 +29,3 @@ class Adamax(Optimizer):
         m += (g - m) * f32(1 - self.beta_1)
         xp.maximum(f32(self.beta_2) * u, xp.abs(g), out=u)
         w.data -= lr * m / ((f32(1.0) - beta_1_power) * (u + f32(self.epsilon)))
-
-    def _own_config(self):
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}

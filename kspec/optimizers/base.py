@@ -17,6 +17,8 @@ import re
 import warnings
 
 from kspec import backend
+from kspec.configurable import Configurable, config_order
+from kspec.engine import Tensor
 from kspec.optimizers.schedules import LearningRateSchedule
 from kspec.registry import snake_case
 from kspec.serialization import deserialize, serialize
@@ -35,7 +37,7 @@ def as_float(name, value, allow_none=False):
     return float(value)
 
 
-class Optimizer:
+class Optimizer(Configurable):
     """Base of every optimizer. State: ``iterations``, the learning rate and per-variable slots."""
 
     registry_kind = "optimizer"
@@ -205,9 +207,11 @@ class Optimizer:
         grads_and_vars = list(grads_and_vars)
         self.apply([g for g, _ in grads_and_vars], [v for _, v in grads_and_vars])
 
-    def apply(self, grads, variables):
-        """One Keras ``apply()``: ``grads`` (arrays, None where missing) aligned with ``variables``."""
-        grads, variables = list(grads), list(variables)
+    def apply(self, grads, variables=None):
+        """One Keras ``apply()``: ``grads`` (arrays or Tensors, None where missing) aligned with ``variables``
+        (by default the variables the optimizer was built for)."""
+        grads = [g.data if isinstance(g, Tensor) else g for g in grads]  # a GradientTape gives Tensors
+        variables = list(self._trainable_variables if variables is None else variables)
         if not grads:
             return
         if not self.built:
@@ -318,7 +322,8 @@ class Optimizer:
     # -- configuration ---------------------------------------------------------------------------------
     def get_config(self):
         """Keras 3's optimizer config: name, learning_rate (float32-rounded, or a schedule's config), the
-        common arguments, then the subclass's own (``_own_config``); ``decay`` only when set."""
+        common arguments, then the subclass's own (the ``__init__`` arguments the base does not take, in
+        signature order); ``decay`` only when set. (Keras's differs from the signature order: kept.)"""
         lr = self._learning_rate
         config = {"name": self.name, "learning_rate": serialize(lr) if callable(lr) else float(lr)}
         for key in _COMMON:
@@ -329,11 +334,8 @@ class Optimizer:
         return config
 
     def _own_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        common = config_order(Optimizer)
+        return {k: getattr(self, k) for k in config_order(type(self)) if k not in common}
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r} iterations={self._iterations}>"

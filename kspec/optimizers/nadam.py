@@ -55,6 +55,3 @@ class Nadam(Optimizer):
         m_hat = u_t_next * m / (one - u_product_next) + (one - u_t) * g / (one - u_product)
         v_hat = v / (one - beta_2_power)
         w.data -= m_hat * lr / (xp.sqrt(v_hat) + f32(self.epsilon))
-
-    def _own_config(self):
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}

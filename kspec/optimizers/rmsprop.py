@@ -9,7 +9,13 @@ class RMSprop(Optimizer):
     """``s = rho*s + (1-rho)*g**2``; centered: ``a = rho*a + (1-rho)*g``, ``den = s - a**2 + eps``, else
     ``den = s + eps``; ``inc = lr*g / sqrt(den)`` (eps inside the sqrt); momentum > 0: ``m = momentum*m +
     inc; w -= m``, else ``w -= inc``. Slots, each a block over all variables: velocity, momentum (when
-    momentum > 0), average_gradient (when centered)."""
+    momentum > 0), average_gradient (when centered).
+
+    Args:
+        momentum: The momentum factor of the update (0: none).
+        centered: Whether to divide by the estimated variance of the gradients instead of their raw second
+            moment.
+    """
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
@@ -47,6 +53,3 @@ class RMSprop(Optimizer):
             w.data -= m
         else:
             w.data -= increment
-
-    def _own_config(self):
-        return {"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon, "centered": self.centered}

@@ -3,30 +3,45 @@ optimizer's iteration count *before* the update (the first step uses ``schedule(
 
 Every schedule computes in float32 scalars, as Keras 3 does (its Python floats become float32 tensors),
 so the learning rates agree with Keras to the last bit or so.
+
+Args:
+    initial_learning_rate: The learning rate at step 0.
+    decay_steps: The number of steps over which the rate decays once (by decay_rate, or to its final value).
+    decay_rate: The decay factor (ExponentialDecay: rate * decay_rate ** (step / decay_steps);
+        InverseTimeDecay: rate / (1 + decay_rate * step / decay_steps)).
+    staircase: Whether to decay at whole multiples of decay_steps only (step / decay_steps rounded down).
+    name: The schedule's name.
+    boundaries: The steps at which the rate changes, increasing.
+    values: The rate before the first boundary, between each pair, and after the last (one more than
+        boundaries).
+    end_learning_rate: The rate reached after decay_steps.
+    power: The polynomial's power (1: linear decay).
+    cycle: Whether to start the decay over (with a longer period) once decay_steps is passed.
+    alpha: The smallest rate, as a fraction of initial_learning_rate.
+    warmup_target: The rate reached at the end of the linear warmup (null: no warmup).
+    warmup_steps: The number of steps of linear warmup from initial_learning_rate to warmup_target.
+    first_decay_steps: The length of the first cosine cycle, in steps.
+    t_mul: Each cycle is this many times longer than the one before.
+    m_mul: Each cycle starts at this fraction of the previous cycle's starting rate.
 """
 import math
 import numbers
 
 from kspec import backend
+from kspec.configurable import Configurable
 from kspec.registry import register
 
 f32 = backend.f32
 
 
-class LearningRateSchedule:
-    """Base class: subclasses implement ``__call__(step)`` and ``get_config()``."""
+class LearningRateSchedule(Configurable):
+    """Base class: subclasses implement ``__call__(step)``; the config comes from the ``__init__``
+    signature."""
 
     registry_kind = "schedule"
 
     def __call__(self, step):
         raise NotImplementedError
-
-    def get_config(self):
-        raise NotImplementedError
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
     def __repr__(self):
         return f"{type(self).__name__}({self.get_config()})"
@@ -51,10 +66,6 @@ class _StepDecay(LearningRateSchedule):
     def _progress(self, step):
         p = f32(step) / f32(self.decay_steps)
         return f32(math.floor(p)) if self.staircase else p
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
 
 
 @register("schedule")
@@ -90,9 +101,6 @@ class PiecewiseConstantDecay(LearningRateSchedule):
                 return f32(value)
         return f32(self.values[-1])
 
-    def get_config(self):
-        return {"boundaries": self.boundaries, "values": self.values, "name": self.name}
-
 
 @register("schedule")
 class PolynomialDecay(LearningRateSchedule):
@@ -118,11 +126,6 @@ class PolynomialDecay(LearningRateSchedule):
             step = min(step, decay_steps)
         p = step / decay_steps
         return (lr0 - end) * (f32(1.0) - p) ** f32(self.power) + end
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "end_learning_rate": self.end_learning_rate, "power": self.power, "cycle": self.cycle,
-                "name": self.name}
 
 
 @register("schedule")
@@ -167,11 +170,6 @@ class CosineDecay(LearningRateSchedule):
             return (target - lr0) * (step / warmup_steps) + lr0
         return target * _cosine((step - warmup_steps) / decay_steps, self.alpha)
 
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "alpha": self.alpha, "name": self.name, "warmup_target": self.warmup_target,
-                "warmup_steps": self.warmup_steps}
-
 
 @register("schedule")
 class CosineDecayRestarts(LearningRateSchedule):
@@ -201,10 +199,6 @@ class CosineDecayRestarts(LearningRateSchedule):
             fraction = (fraction - done) / t_mul ** restart
         cosine = f32(0.5) * m_mul ** restart * (one + xp.cos(f32(math.pi) * fraction))
         return f32(self.initial_learning_rate) * ((one - alpha) * cosine + alpha)
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "first_decay_steps": self.first_decay_steps,
-                "t_mul": self.t_mul, "m_mul": self.m_mul, "alpha": self.alpha, "name": self.name}
 
 
 def get(identifier):

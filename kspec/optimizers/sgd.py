@@ -7,7 +7,12 @@ from kspec.registry import register
 @register("optimizer", "sgd")
 class SGD(Optimizer):
     """momentum = 0: ``w -= lr * g``. Otherwise ``v = momentum * v - lr * g``; plain ``w += v``;
-    nesterov ``w += momentum * v - lr * g`` (with the new v). Slot (only when momentum != 0): momentum."""
+    nesterov ``w += momentum * v - lr * g`` (with the new v). Slot (only when momentum != 0): momentum.
+
+    Args:
+        momentum: The velocity factor in [0, 1): 0 is plain gradient descent.
+        nesterov: Whether to use Nesterov momentum (look ahead along the velocity).
+    """
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
@@ -36,6 +41,3 @@ class SGD(Optimizer):
             w.data += v * momentum - g * lr
         else:
             w.data += v
-
-    def _own_config(self):
-        return {"momentum": self.momentum, "nesterov": self.nesterov}

@@ -63,8 +63,20 @@ RANGES = {
     "name": ("a non-empty string or null", lambda v: v is None or (isinstance(v, str) and bool(v))),
     "padding": (" or ".join(PADDING_CHOICES), lambda v: v in PADDING_CHOICES),
 }
+# Checks of counts and sizes: a YAML 16.0 there means 16 (JSON, and so the schema, cannot tell them apart).
+INTEGRAL = {"positive_int", "non_negative_int", "positive_ints", "positive_ints_or_null", "non_negative_ints",
+            "shape", "seed"}
 NUMERIC = {"positive", "positive_or_null", "non_negative", "unit_interval", "unit_interval_open",
            "probability"}
+
+
+def _integral(value):
+    """``16.0`` -> ``16`` (also inside lists); any other value unchanged."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    return value
 
 
 def _int(v):
@@ -100,6 +112,8 @@ def expected_type(param):
     if param is None:
         return None
     ann = param.annotation
+    if isinstance(ann, str) and "|" in ann:  # e.g. save_freq: "str | int": any value; the class checks it
+        return None
     if ann in (bool, "bool"):
         return "bool"
     if ann in (int, "int"):
@@ -138,6 +152,8 @@ def check(cls, name, value, param):
     if value is None and (param is None or param.default is None or "None" in str(param.annotation) or kind in (
             "positive_or_null", "positive_ints_or_null", "seed", "name", "data_format")):
         return value, None
+    if kind in INTEGRAL or (want in ("int", "ints") and _integral_name(name)):
+        value = _integral(value)
     value, problem = _check_type(want, value, kind, name)
     if problem is None and kind in RANGES:
         words, ok = RANGES[kind]
@@ -211,7 +227,8 @@ def schema_of(cls, name, param):
     nullable = param is None or param.default is None or kind in (
         "positive_or_null", "positive_ints_or_null", "seed", "name", "data_format")
     ints = {"type": "integer"}
-    base = {"bool": {"type": "boolean"}, "int": {"type": "integer"}, "float": {"type": "number"},
+    integer = {"type": "integer" if kind in INTEGRAL or _integral_name(name) else "number"}
+    base = {"bool": {"type": "boolean"}, "int": integer, "float": {"type": "number"},
             "str": {"type": ["string", "boolean"]},
             "ints": {"anyOf": [ints, {"type": "array"}]},
             "list": {"anyOf": [ints, {"type": "array"}]}}.get(want, {})

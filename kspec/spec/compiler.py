@@ -14,6 +14,20 @@ from kspec.spec.resolver import sort_diagnostics
 _EXPECTED = (ValueError, TypeError, KeyError, IndexError, NotImplementedError, MemoryError, OverflowError)
 
 
+def _reraise_unless_expected(e):
+    """Errors a spec can cause are reported at its line; so is any failure inside the user's code."""
+    from kspec.user_code import user_frames
+    if not isinstance(e, _EXPECTED) and not user_frames(e):
+        raise e
+
+
+def _failure(e):
+    """The message of ``e``, with the user's own frames when it happened in their code."""
+    from kspec.user_code import user_frames
+    frames = user_frames(e)
+    return _message(e) + (f" ({type(e).__name__})\n{frames.rstrip()}" if frames else "")
+
+
 def build_model(spec, doc=None):
     """A built Sequential model for the resolved spec ``spec`` (layers named dense, dense_1, ...).
 
@@ -47,19 +61,21 @@ def build_model(spec, doc=None):
         try:
             with _captured(doc, path):
                 layer = cls(**args)
-        except _EXPECTED as e:
-            errors.append(_diag(doc, path, f"{class_name}: {_message(e)}"))
+        except Exception as e:  # noqa: BLE001 - expected errors, and any failure in the user's own code
+            _reraise_unless_expected(e)
+            errors.append(_diag(doc, path, f"{class_name}: {_failure(e)}"))
             continue
         if errors:
             continue  # the shapes after a broken layer mean nothing
         try:
             with _captured(doc, path):
                 model.add(layer)
-        except _EXPECTED as e:
+        except Exception as e:  # noqa: BLE001 - as above
+            _reraise_unless_expected(e)
             shape = _input_shape_of(model)
             where = f" (input shape {shape})" if shape is not None else ""
             errors.append(_diag(doc, path, f"{class_name}: cannot build on its input{where}: "
-                                           f"{_message(e)}"))
+                                           f"{_failure(e)}"))
     if errors:
         raise SpecError(sort_diagnostics(errors))
     if not model.built:
@@ -99,7 +115,7 @@ def compile_model(model, spec, doc=None):
 
 
 # Callback arguments that name a file: relative ones are placed in the run folder.
-_CALLBACK_PATHS = ("filepath", "filename", "log_dir")
+_CALLBACK_PATHS = ("filepath", "filename", "log_dir", "backup_dir")
 
 
 def make_callbacks(spec, doc=None, run_dir=None):

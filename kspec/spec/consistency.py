@@ -7,6 +7,7 @@ inputs, the label range against the number of units. Problems are spec errors at
 layer or the data entry; the other place involved is added as a note.
 """
 from kspec import registry
+from kspec.user_code import is_reference
 from kspec.spec.errors import SpecError
 from kspec.spec.resolver import sort_diagnostics
 
@@ -19,8 +20,8 @@ def loss_family(value):
     name = value
     if isinstance(value, dict) and len(value) == 1:
         name = next(iter(value))
-    if not isinstance(name, str):
-        return None
+    if not isinstance(name, str) or is_reference(name):
+        return None  # a user's loss has no family to check labels against
     obj = registry.lookup("loss", name)
     if obj is None:
         return None
@@ -148,8 +149,28 @@ def check_data(model, spec, doc, splits):
         if y is None or isinstance(y, (dict, list)) or len(outputs) != 1:
             continue
         errors.extend(_label_problems(doc, path, f"data.{split}", np.asarray(y), outputs[0], loss))
+    errors.extend(_split_problems(doc, spec, splits))
     if errors:
         raise SpecError(sort_diagnostics(errors))
+
+
+def _split_problems(doc, spec, splits):
+    """``fit.validation_split`` must leave samples on both sides (Model.fit raises otherwise)."""
+    import math
+
+    fraction = spec["fit"].get("validation_split") or 0.0
+    if not fraction or "train" not in splits or "validation" in splits:
+        return []
+    from kspec.models.data_adapter import num_samples
+
+    x, y = splits["train"]
+    n = num_samples(x, y) if y is not None else num_samples(x)
+    split_at = int(math.floor(n * (1.0 - fraction)))
+    if 0 < split_at < n:
+        return []
+    return [doc.diagnostic(("fit", "validation_split"), f"fit: validation_split={fraction} leaves no "
+                           f"{'training' if split_at == 0 else 'validation'} samples out of {n}",
+                           hint="use a fraction that leaves at least one sample on each side")]
 
 
 def _input_shapes(model, spec):

@@ -6,7 +6,7 @@ A :class:`SpecError` carries all the diagnostics of one check, so a user sees ev
        12 |     - Dense: {unit: 10}
           |               ^
 """
-import difflib
+from kspec.errors import EXIT_USAGE, KspecError, did_you_mean  # noqa: F401 - did_you_mean is re-exported
 
 
 class Diagnostic:
@@ -53,31 +53,22 @@ class Diagnostic:
         return f"Diagnostic({self.format(snippet=False)!r})"
 
 
-class SpecError(Exception):
-    """A spec that cannot be used; ``diagnostics`` lists every problem found (errors first)."""
+class SpecError(KspecError):
+    """A spec that cannot be used; ``diagnostics`` lists every problem found (errors first). The first
+    diagnostic gives the KspecError's message, location and hint."""
+
+    exit_code = EXIT_USAGE
 
     def __init__(self, diagnostics):
         if isinstance(diagnostics, Diagnostic):
             diagnostics = [diagnostics]
         self.diagnostics = list(diagnostics)
-        super().__init__(self.format(snippet=False))
+        first = self.diagnostics[0] if self.diagnostics else None
+        super().__init__(first.message if first else "invalid spec", first.location if first else None,
+                         first.hint if first else None)
 
     def format(self, snippet=True):
         return "\n".join(d.format(snippet) for d in self.diagnostics)
 
     def __str__(self):
         return self.format(snippet=False)
-
-
-def did_you_mean(name, candidates):
-    """`` (did you mean 'units'?)`` for the closest candidate, or an empty string."""
-    name = str(name)
-    candidates = [str(c) for c in candidates]
-    folded = {c.lower(): c for c in candidates}
-    if name.lower() in folded and folded[name.lower()] != name:
-        return f" (did you mean {folded[name.lower()]!r}?)"
-    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
-    if not close:
-        close = difflib.get_close_matches(name.lower(), list(folded), n=1, cutoff=0.6)
-        close = [folded[c] for c in close]
-    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -18,7 +18,24 @@ MAX_DEPTH = 64       # nesting of mappings and lists
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that also reads ``1e-6`` as a float (YAML 1.2; PyYAML alone reads it as a string)."""
+    """SafeLoader that also reads ``1e-6`` as a float (YAML 1.2; PyYAML alone reads it as a string),
+    and remembers where each alias (``*name``) is written: composing puts the anchored node itself in
+    the alias's place, so only the alias event knows the alias's line."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            self.__dict__.setdefault("alias_marks", {})[_child_key(parent, index)] = mark
+        return super().compose_node(parent, index)
+
+    def alias_mark(self, parent, index):
+        """Where the child ``index`` of ``parent`` is written as an alias, or None."""
+        return self.__dict__.get("alias_marks", {}).get(_child_key(parent, index))
+
+
+def _child_key(parent, index):
+    """A child's place: its parent node and its index (a list position, or a mapping's key node)."""
+    return id(parent), index if isinstance(index, int) else id(index)
 
 
 _Loader.add_implicit_resolver(
@@ -241,6 +258,7 @@ class _Builder:
     def __init__(self, loader, doc, errors):
         self.loader, self.doc, self.errors = loader, doc, errors
         self._stack = set()
+        self._aliases = []  # marks of the aliases being expanded, outermost first
         self.count = 0
 
     def _pos(self, node):
@@ -250,11 +268,22 @@ class _Builder:
         line, col = self._pos(node)
         self.errors.append(doc_diag(self.doc, line, col, message, hint))
 
-    def build(self, node, path):
+    def build(self, node, path, alias=None):
+        """``alias``: the mark of the alias this node is written as, when it is one."""
+        if alias is None or self._aliases:
+            return self._build(node, path)
+        self._aliases.append(alias)
+        try:
+            return self._build(node, path)
+        finally:
+            self._aliases.pop()
+
+    def _build(self, node, path):
         self.count += 1
         if self.count > MAX_NODES:
-            if self.count == MAX_NODES + 1:  # reported at the top-level key being built
-                line, col = self.doc.key_positions.get(path[:1], self._pos(node))
+            if self.count == MAX_NODES + 1:  # reported at the outermost alias being expanded
+                line, col = (self._aliases[0].line + 1, self._aliases[0].column + 1) if self._aliases \
+                    else self.doc.key_positions.get(path[:1], self._pos(node))
                 self.errors.append(doc_diag(self.doc, line, col, f"the spec expands to more than "
                                             f"{MAX_NODES:,} values (aliases that repeat aliases, a "
                                             f"'billion laughs'?)"))
@@ -279,7 +308,8 @@ class _Builder:
                 return None
             self._stack.add(id(node))
             try:
-                return [self.build(child, path + (i,)) for i, child in enumerate(node.value)]
+                return [self.build(child, path + (i,), self.loader.alias_mark(node, i))
+                        for i, child in enumerate(node.value)]
             finally:
                 self._stack.discard(id(node))
         return self._scalar(node)
@@ -324,5 +354,5 @@ class _Builder:
                 self._error(key_node, f"duplicate key {key!r} (first defined at line {first[0]})",
                             hint="YAML keeps only the last value; remove one of them")
             self.doc.key_positions[path + (key,)] = self._pos(key_node)
-            out[key] = self.build(value_node, path + (key,))
+            out[key] = self.build(value_node, path + (key,), self.loader.alias_mark(node, key_node))
         return out

@@ -17,8 +17,9 @@ from kspec.spec.errors import SpecError, did_you_mean
 from kspec.spec.sections import (DATA_SPLITS, DATA_STEPS, FIT_EXCLUDED,  # noqa: F401 (re-exported)
                                  SHAPE_RESOLVED_METRICS, SectionRules)
 from kspec.spec.values import describe, example, is_number, plain
+from kspec.user_code import UserCodeError, is_reference
 
-SECTIONS = ("name", "seed", "data", "model", "compile", "fit", "stages")
+SECTIONS = ("name", "seed", "data", "model", "compile", "fit", "stages", "sweep")
 MODEL_KEYS = ("input_shape", "layers", "weights", "name")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+=-]*$")
 _SECTION_HINT = "a spec has the sections " + ", ".join(SECTIONS)
@@ -101,6 +102,9 @@ class _Resolver(SectionRules):
         if data.get("stages") is not None:  # fine-tuning after the first fit (kspec.spec.transfer)
             from kspec.spec.transfer import resolve_stages
             out["stages"] = resolve_stages(self, data.get("stages"), out["compile"], out["fit"])
+        if data.get("sweep") is not None:  # only kspec sweep reads it (kspec.spec.sweep_section)
+            from kspec.spec.sweep_section import resolve_sweep
+            out["sweep"] = resolve_sweep(self, data["sweep"])
         self.conflicts(data, out)
         return out
 
@@ -219,7 +223,10 @@ class _Resolver(SectionRules):
         if not isinstance(name, str):
             self.err(path, f"a layer class name must be a string, found {describe(name)}")
             return None
-        cls = registry.lookup("layer", name)
+        cls = self.find("layer", name, path + (name,) if isinstance(entry, dict) else path,
+                        key=isinstance(entry, dict))
+        if cls is False:
+            return None
         if cls is None:
             self.err(path + (name,) if isinstance(entry, dict) else path,
                      f"unknown layer {name!r}{did_you_mean(name, registry.names('layer'))}",
@@ -242,7 +249,9 @@ class _Resolver(SectionRules):
         if value is None:
             return None
         if isinstance(value, str):
-            obj = registry.lookup(kind, value)
+            obj = self.find(kind, value, path)
+            if obj is False:
+                return value
             if obj is None:
                 self.unknown(kind, value, path)
                 return value
@@ -265,7 +274,9 @@ class _Resolver(SectionRules):
             if not isinstance(name, str):
                 self.err(path, f"a {kind} class name must be a string, found {describe(name)}")
                 return None
-            obj = registry.lookup(kind, name)
+            obj = self.find(kind, name, path + (name,), key=True)
+            if obj is False:
+                return value
             if obj is None:
                 self.unknown(kind, name, path + (name,), key=True)
                 return value
@@ -284,6 +295,16 @@ class _Resolver(SectionRules):
         self.err(path, f"a {kind} is a name or {{ClassName: {{arguments}}}}, found {describe(value)}",
                  hint=f"e.g. {example(kind)}")
         return value
+
+    def find(self, kind, name, path, key=False):
+        """``registry.lookup``, with user code (``module:Name``) that can't be loaded reported at ``path``
+        (returns False then)."""
+        try:
+            return registry.lookup(kind, name) if is_reference(name) else spelled(registry, kind, name)
+        except UserCodeError as e:
+            message = e.message + ("\n" + e.user_traceback.rstrip() if e.user_traceback else "")
+            self.err(path, message, hint=e.hint, key=key)
+            return False
 
     def unknown(self, kind, name, path, key=False):
         candidates = registry.names(kind)
@@ -352,6 +373,9 @@ class _Resolver(SectionRules):
                 if value < 0:
                     self.err(path, f"{owner}: {name} must be a number >= 0, found {value!r}")
                 return float(value)
+            if kind == "activation" and isinstance(value, (str, dict)):
+                self.activation_arguments(value if isinstance(value, str) else
+                                          value.get("class_name", next(iter(value), None)), path, owner)
             if isinstance(value, (str, dict)):
                 return self.object(kind, value, path)
             if kind != "schedule" and not callable(value):
@@ -370,6 +394,13 @@ class _Resolver(SectionRules):
             return float(value)
         return value
 
+    def activation_arguments(self, name, path, owner):
+        """A layer calls its activation with the tensor alone: one that needs more arguments cannot be it."""
+        required = sig.activation_arguments(spelled(registry, "activation", name)) if isinstance(name, str) else []
+        if required:
+            self.err(path, f"{owner}: activation {name!r} takes arguments ({', '.join(required)}) that a layer "
+                           f"does not pass", hint=f"use a Lambda layer, e.g. - Lambda: \"{name}(x, ...)\"")
+
     def special_value(self, cls, owner, name, value, path):
         """Arguments checked by their own rules: a Lambda's function (an expression)."""
         if name == "function" and isinstance(value, str) and getattr(cls, "takes_expression", False):
@@ -387,6 +418,15 @@ class _Resolver(SectionRules):
 
 
 _NOT_SPECIAL = object()
+
+
+def spelled(registry, kind, name):
+    """The object registered under exactly ``name`` (a canonical name or an alias), else None.
+
+    A spec takes the names the JSON Schema lists (``Dense``, ``adam``); ``dense`` gets a did-you-mean,
+    as Keras rejects it. (The Python API's lookups stay case-insensitive.)
+    """
+    return registry.lookup(kind, name) if name in registry.names(kind) else None
 
 
 def _article(word):

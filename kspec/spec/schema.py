@@ -9,6 +9,7 @@ files) is left to ``kspec validate``.
 import inspect
 
 from kspec import registry
+from kspec.docstrings import argument_docs
 from kspec.spec import checks
 from kspec.spec import signatures as sig
 from kspec.spec.graph import REFERENCE_KEYS
@@ -44,6 +45,8 @@ def _arguments(cls, defs, extra=()):
     """The schema of a class's arguments: a mapping, its first positional value, or null."""
     accepted = sig.arguments(cls)
     props = {n: _argument(cls, n, p, defs) for n, p in accepted.params.items()}
+    for n, text in argument_docs(cls, set(props)).items():  # the docstrings' Args: shown on hover
+        props[n] = {**props[n], "description": text}
     for n in accepted.legacy:
         props.setdefault(n, {})
     for n in extra:
@@ -75,6 +78,8 @@ def _objects(kind, defs, extra_names=()):
     names = sorted(set(registry.names(kind)) | set(extra_names))
     props = {}
     for name, obj in registry.items(kind):
+        if kind == "activation" and sig.activation_arguments(obj):
+            continue  # a layer's activation is called with the tensor alone
         key = f"{kind}.{registry.name_of(kind, obj) or name}"
         if key not in defs:
             defs[key] = _arguments(obj, defs) if inspect.isclass(obj) else \
@@ -83,7 +88,8 @@ def _objects(kind, defs, extra_names=()):
     keras = {"type": "object", "properties": {"class_name": {"enum": names}, "config": {"type": ["object", "null"]},
                                               "module": {}, "registered_name": {}},
              "required": ["class_name"], "additionalProperties": False}
-    bare = sorted(n for n in names if not _needs_arguments(registry.lookup(kind, n)))
+    bare = sorted(n for n in names if not _needs_arguments(registry.lookup(kind, n))
+                  and not (kind == "activation" and sig.activation_arguments(registry.lookup(kind, n))))
     return {"anyOf": [{"enum": bare}, {"type": "object", "properties": props, "additionalProperties": False,
                                         "minProperties": 1, "maxProperties": 1}, keras]}
 
@@ -132,8 +138,11 @@ def _method(method, exclude, special):
 
 def _data():
     from kspec.data import FORMATS, SOURCE_KEYS, STEPS
+    from kspec.data.datasets import SPLITS, dataset_names
 
     keys = {k: {} for k in SOURCE_KEYS}
+    keys["dataset"] = {"enum": dataset_names()}
+    keys["split"] = {"enum": list(SPLITS)}
     keys["format"] = {"enum": list(FORMATS), "description": "; ".join(f"{k}: {v}" for k, v in FORMATS.items())}
     source = {"anyOf": [{"type": "string"}, {"type": "object", "properties": keys, "additionalProperties": False}]}
     step = {"anyOf": [{"enum": sorted(STEPS)},
@@ -206,7 +215,7 @@ def build_schema(draft="07"):
         "properties": {
             "name": {"type": "string", "pattern": "^[A-Za-z0-9_][A-Za-z0-9_.+=-]*$"},
             "seed": {"type": "integer", "minimum": 0},
-            "data": _data(), "model": _model(), "compile": compile_, "fit": fit,
+            "data": _data(), "model": _model(), "compile": compile_, "fit": fit, "sweep": _sweep(),
             "stages": {"type": ["array", "null"], "items": {
                 "type": "object", "additionalProperties": False,
                 "properties": {"trainable": {"type": "object", "additionalProperties": {"type": "boolean"}},
@@ -216,3 +225,19 @@ def build_schema(draft="07"):
         "additionalProperties": False,
         "$defs": dict(sorted(defs.items())),
     }
+
+
+def _sweep():
+    """The ``sweep:`` section (kspec.spec.sweep_section); distributions are checked by kspec validate."""
+    from kspec.spec.sweep_params import DIRECTIONS, KINDS, SAMPLERS
+
+    positive = {"type": "integer", "minimum": 1}
+    dist = {"type": "string", "pattern": "^(" + "|".join(KINDS) + "):",
+            "description": "loguniform:LOW:HIGH, uniform:LOW:HIGH, int:LOW:HIGH or choice:A,B,C"}
+    return {"type": "object", "additionalProperties": False, "properties": {
+        "params": {"type": "object", "additionalProperties": dist,
+                   "description": "--set keys to search, each with its distribution"},
+        "trials": positive, "jobs": positive, "metric": {"type": "string", "minLength": 1},
+        "direction": {"enum": list(DIRECTIONS)}, "sampler": {"enum": list(SAMPLERS)},
+        "prune": {"type": "boolean"}, "timeout": {"type": "number", "exclusiveMinimum": 0},
+        "storage": {"type": "string", "minLength": 1}, "study_name": {"type": "string", "minLength": 1}}}

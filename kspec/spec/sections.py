@@ -7,6 +7,7 @@ and the preprocessing steps x/y; ``compile`` and ``fit`` take the arguments of `
 import os
 
 from kspec import registry
+from kspec.user_code import UserCodeError, is_reference
 from kspec.spec import signatures as sig
 from kspec.spec.errors import did_you_mean
 from kspec.spec.values import describe, is_number, is_step, plain
@@ -58,6 +59,8 @@ class SectionRules:
         self.unknown_keys(value, path, keys, f"data.{path[-1]}")
         self.source_format(value, path)
         out = dict(value)
+        if "dataset" in out:
+            self.dataset(out, path)
         if "path" in out:
             out["path"] = self.file_path(out["path"], path + ("path",))
         elif "dataset" not in out:
@@ -67,6 +70,21 @@ class SectionRules:
                 elif isinstance(out.get(side), dict):
                     out[side] = {k: self.file_path(v, path + (side, k)) for k, v in out[side].items()}
         return out
+
+    def dataset(self, value, path):
+        """``dataset`` is a known name and ``split`` one of its splits (what ``load_dataset`` reads)."""
+        from kspec.data.datasets import SPLITS, dataset_names
+
+        name, names = value["dataset"], dataset_names()
+        if name not in names:
+            self.err(path + ("dataset",), f"data.{path[-1]}: unknown dataset {name!r}{did_you_mean(name, names)}",
+                     hint=f"datasets: {', '.join(names)}; or {{path: FILE}} for your own data")
+        split = value.get("split")
+        if split is None:
+            self.err(path, f"data.{path[-1]}: dataset {name} needs a split", hint="add split: train or test")
+        elif split not in SPLITS:
+            self.err(path + ("split",), f"data.{path[-1]}: unknown split {split!r}{did_you_mean(split, SPLITS)}",
+                     hint=f"splits: {', '.join(SPLITS)}")
 
     def source_format(self, value, path):
         """``format`` is a known one; token ids and text take no table options, and no x/y keys
@@ -174,7 +192,7 @@ class SectionRules:
         model = (self.doc.data or {}).get("model") if isinstance(self.doc.data, dict) else None
         outputs = model.get("outputs") if isinstance(model, dict) else None
         outputs = [outputs] if isinstance(outputs, str) else outputs
-        return isinstance(outputs, list) and next(iter(value)) in outputs
+        return isinstance(outputs, list) and next(iter(value), None) in outputs
 
     def per_output(self, fn, value, path):
         if isinstance(value, list):
@@ -192,14 +210,33 @@ class SectionRules:
         out = []
         for i, item in enumerate(items):
             ipath = path + (i,) if isinstance(value, list) else path
+            if item is None and isinstance(value, list):
+                self.err(ipath, "an empty metric entry", hint="remove the '-' line, or name a metric")
+                continue
             if isinstance(item, str) and item in SHAPE_RESOLVED_METRICS:
                 out.append(item)
-            elif isinstance(item, str) and registry.lookup("metric", item) is None \
+            elif isinstance(item, str) and not is_reference(item) and registry.lookup("metric", item) is None \
                     and registry.lookup("loss", item) is not None:
                 out.append(item)  # Keras accepts loss names as metrics (mse, mae, ...)
             else:
                 out.append(self.object("metric", item, ipath))
+                self.compile_metric(out[-1], ipath)
         return out
+
+    def compile_metric(self, value, path):
+        """A compile metric is updated with (y_true, y_pred): Sum and Mean, which take values, are not."""
+        import inspect
+
+        name = value if isinstance(value, str) else next(iter(value)) if isinstance(value, dict) and \
+            len(value) == 1 else None
+        try:
+            cls = registry.lookup("metric", name) if isinstance(name, str) else None
+        except UserCodeError:
+            return  # user code that can't be loaded: reported where the metric was read
+        if inspect.isclass(cls) and "y_pred" not in inspect.signature(cls.update_state).parameters:
+            self.err(path, f"metric {name!r} sums or averages given values; it cannot be a compile metric "
+                           f"(those are updated with y_true and y_pred)",
+                     hint="use a metric of predictions, e.g. mean_squared_error or accuracy")
 
     def fit(self, value, path=("fit",), base=None):
         """The resolved ``fit`` section; with ``base``, as :meth:`compile`."""
@@ -235,7 +272,9 @@ class SectionRules:
                     self.err(kpath, f"fit.validation_split must be a fraction in [0, 1), found {v!r}")
                 else:
                     v = float(v)
-            elif key == "shuffle" and v not in (True, False, "batch"):
+            elif key == "terminate_on_nan" and not isinstance(v, bool):
+                self.err(kpath, f"fit.terminate_on_nan must be true or false, found {v!r}")
+            elif key == "shuffle" and not (isinstance(v, bool) or v == "batch"):
                 self.err(kpath, f"fit.shuffle must be true, false or batch, found {v!r}")
             out[key] = v
         return out

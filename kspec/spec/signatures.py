@@ -59,6 +59,7 @@ def arguments(cls):
                 params[p.name] = p
         return Arguments(params, (), sig is None, None)
     open_ = False
+    fixed = set()  # base-class arguments a subclass passes itself (ActivityRegularization's regularizer)
     for klass in cls.__mro__:
         if klass is object:
             break
@@ -78,9 +79,12 @@ def arguments(cls):
             elif p.kind == p.VAR_POSITIONAL:
                 continue
             else:
+                if p.name in fixed:
+                    continue
                 if first is None and p.kind == p.POSITIONAL_OR_KEYWORD:
                     first = p.name
                 params.setdefault(p.name, p)
+        fixed.update(klass.__dict__.get("sets_base_arguments", ()))
         if not var_kw:
             break
         extras = _base_extras(klass)
@@ -90,6 +94,12 @@ def arguments(cls):
     else:
         open_ = True
     return Arguments(params, tuple(legacy), open_, first)
+
+
+def activation_arguments(fn):
+    """The arguments an activation function needs besides the tensor (``threshold``'s two), which a
+    layer's ``activation`` cannot pass."""
+    return arguments(fn).required() if fn is not None and not inspect.isclass(fn) else []
 
 
 def first_positional(cls):

@@ -253,8 +253,7 @@ def model_file(path):
     """The model file of a ``load`` path: a run folder's ``model.h5``, or the path itself."""
     import os
 
-    from kspec.run_files import MODEL_FILE
-    return os.path.join(path, MODEL_FILE) if os.path.isdir(path) else path
+    return os.path.join(path, "model.h5") if os.path.isdir(path) else path  # kspec.run_files.MODEL_FILE
 
 
 def _saved_layer_names(r, resolved, given, path):

@@ -12,15 +12,30 @@ set_option = click.option(
 
 
 def _allow_code(ctx, param, value):
-    if value:
-        os.environ["KSPEC_ALLOW_CODE"] = "1"
+    if value:  # for this command only: the scope ends with it
+        from kspec.user_code import allow_code
+        ctx.with_resource(allow_code(True))
     return value
 
 
 allow_code_option = click.option(
     "--allow-code", is_flag=True, expose_value=False, callback=_allow_code,
-    help="Let a Lambda's function be a Python reference module:function (importing it runs that "
-         "module's code; also KSPEC_ALLOW_CODE=1). Off by default: a spec never runs code.")
+    help="Let the spec or model file name your own Python code as module:Name (layers, losses, metrics, "
+         "callbacks, model classes, Lambda functions, ...): importing a module runs its code. Off by "
+         "default (KSPEC_ALLOW_CODE=1 changes the default): without it nothing of yours is imported.")
+
+
+def _set_progress(ctx, param, value):
+    if value is not None:
+        os.environ["KSPEC_PROGRESS"] = value  # read by kspec.models.progbar
+    return value
+
+
+progress_option = click.option(
+    "--progress", type=click.Choice(["auto", "bar", "lines", "none"]), default=None, callback=_set_progress,
+    help="How progress is shown on stderr: bar (Keras's in-place bar), lines (one line per epoch, or every "
+         "10 s in a long one; no control codes), none, or auto (default: bar on a terminal, lines when "
+         "stderr is a file or pipe; also $KSPEC_PROGRESS). NO_COLOR=1 drops the bar's colours.")
 
 
 def echo_json(value):

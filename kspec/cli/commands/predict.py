@@ -3,7 +3,8 @@ import sys
 
 import click
 
-from kspec.cli.commands._common import allow_code_option
+from kspec.cli.commands._common import allow_code_option, progress_option
+from kspec.cli.commands._complete import complete_runs_and_files
 from kspec.data.formats import STREAM_FORMATS
 
 OUTPUT_FORMATS = ("csv", "npy", "npz", "jsonl")
@@ -26,7 +27,7 @@ jsonl prints one object per line keyed by output name; npz holds one array per o
 Text and token ids: a run whose data.x starts with text_vectorize reads raw text, one sample per
 line; one that starts with pad_sequences reads token ids, one sequence per line ("4 18 7" or
 [4, 18, 7], any length), from stdin and .txt files (the run keeps the vocabulary and maxlen).""")
-@click.argument("target", metavar="RUN|MODEL.h5")
+@click.argument("target", metavar="RUN|MODEL.h5", shell_complete=complete_runs_and_files)
 @click.argument("input_path", metavar="[INPUT|-]", required=False, default="-")
 @click.option("--input-format", type=click.Choice(STREAM_FORMATS),
               help="Format of INPUT (default: from the file name and the run's steps; sniffed on stdin).")
@@ -38,8 +39,9 @@ line; one that starts with pad_sequences reads token ids, one sequence per line 
                    "p > 0.5 for one unit; the class name where the run knows the names (a single-output "
                    "model trained on named labels), else the index.")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Batch size (default 32).")
+@progress_option
 @allow_code_option
-def command(target, input_path, input_format, output_format, as_classes, batch_size):
+def command(target, input_path, input_format, output_format, as_classes, batch_size, progress):
     """Predict with a trained model. Reads samples from INPUT or stdin (-), applies the run's input
     preprocessing, and writes one prediction per sample to stdout.
     """
@@ -51,7 +53,8 @@ def command(target, input_path, input_format, output_format, as_classes, batch_s
         raise click.UsageError(f"the model has {len(names)} outputs {names}; npy holds one array: "
                                "use --output-format npz (one array per output), csv or jsonl")
     x = run.read_input(loaded, input_path, input_format)
-    outputs = run.predict(loaded, x, batch_size=batch_size)
+    outputs = run.predict(loaded, x, batch_size=batch_size, verbose=1 if progress in ("bar", "lines") else 0,
+                          stream=sys.stderr)  # silent unless asked: predict feeds pipelines
     outputs = dict(zip(names, outputs if len(names) > 1 else [outputs]))
     if as_classes:
         class_names = loaded.classes if len(names) == 1 else None  # the run's labels are one output's
@@ -71,34 +74,26 @@ def write_outputs(outputs, fmt, stream):
     """Model outputs ``{output name: (n, ...) array}`` as csv rows, JSON lines or .npy/.npz (each
     sample flattened for text formats). One output: csv rows without a header and JSON lists; several:
     a csv header ``<output>_<i>`` and JSON objects keyed by output name. Floats print in the shortest
-    form that reads back to the same float32."""
+    form that reads back to the same float32 (JSON spells NaN and Infinity as Python's json does)."""
     import numpy as np
 
     if fmt in ("npy", "npz"):
         _write_binary(outputs, fmt, stream)
         return
     n = len(next(iter(outputs.values())))
-    texts = {name: _float_text(np.asarray(p).reshape(n, -1), fmt) for name, p in outputs.items()}
+    texts = {name: np.asarray(p).reshape(n, -1).astype(str) for name, p in outputs.items()}
     several = len(outputs) > 1
     if fmt == "csv":
-        lines = [",".join(f"{name}_{i}" for name, t in texts.items() for i in range(t.shape[1]))] \
-            if several else []
-        joined = np.concatenate(list(texts.values()), axis=1)
-        lines += [",".join(row) for row in joined]
-    elif several:
-        lines = ["{" + ", ".join(f'"{name}": [' + ", ".join(t[r]) + "]" for name, t in texts.items()) + "}"
-                 for r in range(n)]
-    else:
-        (t,) = texts.values()
-        lines = ["[" + ", ".join(row) + "]" for row in t]
-    _write_lines(lines, stream)
+        header = [f"{name}_{i}" for name, t in texts.items() for i in range(t.shape[1])] if several else None
+        _write_csv(header, np.concatenate(list(texts.values()), axis=1).tolist(), stream)
+        return
+    rows = [{name: [float(v) for v in t[r]] for name, t in texts.items()} for r in range(n)]
+    _write_jsonl(rows if several else [next(iter(row.values())) for row in rows], stream)
 
 
 def write_classes(classes, fmt, stream):
     """One class per sample and output (``{output name: names or ids}``): a line per sample (csv; with a
     header of output names when there are several), JSON values or objects (jsonl), or arrays."""
-    import json
-
     import numpy as np
 
     if fmt in ("npy", "npz"):
@@ -106,30 +101,31 @@ def write_classes(classes, fmt, stream):
         return
     columns = {name: [v if isinstance(v, str) else int(v) for v in values] for name, values in classes.items()}
     n = len(next(iter(columns.values())))
+    rows = [[values[r] for values in columns.values()] for r in range(n)]
     if fmt == "jsonl":
-        if len(columns) == 1:
-            (values,) = columns.values()
-            lines = [json.dumps(v) for v in values]
-        else:
-            lines = [json.dumps({name: values[r] for name, values in columns.items()}) for r in range(n)]
+        _write_jsonl([dict(zip(columns, row)) for row in rows] if len(columns) > 1 else
+                     [row[0] for row in rows], stream)
     else:
-        lines = [",".join(columns)] if len(columns) > 1 else []
-        lines += [",".join(_csv_cell(values[r]) for values in columns.values()) for r in range(n)]
-    _write_lines(lines, stream)
+        _write_csv(list(columns) if len(columns) > 1 else None, rows, stream)
 
 
-def _float_text(flat, fmt):
-    """float32 values as their shortest round-trip text; JSON spells NaN and Infinity."""
-    import numpy as np
+def _write_csv(header, rows, stream):
+    """Rows through the csv module: fields with commas, quotes or newlines are quoted."""
+    import csv
 
-    text = flat.astype(str)
-    if fmt == "jsonl":
-        text = np.char.replace(np.char.replace(text, "nan", "NaN"), "inf", "Infinity")
-    return text
+    writer = csv.writer(stream, lineterminator="\n")
+    if header is not None:
+        writer.writerow(header)
+    writer.writerows(rows)
+    stream.flush()
 
 
-def _csv_cell(value):
-    return str(value) if not isinstance(value, str) or "," not in value else '"' + value.replace('"', '""') + '"'
+def _write_jsonl(values, stream):
+    import json
+
+    for value in values:
+        stream.write(json.dumps(value) + "\n")
+    stream.flush()
 
 
 def _write_binary(arrays, fmt, stream):
@@ -145,8 +141,3 @@ def _write_binary(arrays, fmt, stream):
         np.savez(buffer, **arrays)
         stream.buffer.write(buffer.getvalue())
     stream.buffer.flush()
-
-
-def _write_lines(lines, stream):
-    stream.write("\n".join(lines) + ("\n" if lines else ""))
-    stream.flush()

@@ -2,6 +2,7 @@
 import click
 
 from kspec.cli.commands._common import allow_code_option, set_option
+from kspec.cli.commands._complete import complete_runs_and_files
 
 
 @click.command("summary", short_help="Keras's summary table of a spec, run or model.", epilog="""\b
@@ -9,7 +10,7 @@ Examples:
   kspec summary configs/fashion_mlp.yaml
   kspec summary runs/iris
   kspec summary configs/fashion_mlp.yaml --set model.layers.0.Dense.units=64""")
-@click.argument("target", metavar="CONFIG|RUN|MODEL.h5")
+@click.argument("target", metavar="CONFIG|RUN|MODEL.h5", shell_complete=complete_runs_and_files)
 @set_option
 @allow_code_option
 def command(target, overrides):

@@ -1,35 +1,73 @@
-"""``kspec train CONFIG``: train a spec and write a run folder."""
+"""``kspec train CONFIG``: train a spec and write a run folder; ``kspec train --resume RUN`` continues one."""
 import sys
 
 import click
 
-from kspec.cli.commands._common import allow_code_option, echo_json, set_option
+from kspec.cli.commands._common import allow_code_option, echo_json, progress_option, set_option
+from kspec.cli.commands._complete import complete_specs
 
 
 @click.command("train", short_help="Train a spec and write a run folder.", epilog="""\b
 Examples:
   kspec train configs/quickstart.yaml
   kspec train configs/fashion_mlp.yaml --set fit.epochs=3 --run-dir runs/fmnist3
-  kspec train configs/quickstart.yaml -q | jq .metrics.accuracy""")
-@click.argument("config", metavar="CONFIG")
+  kspec train configs/quickstart.yaml -q | jq .metrics.accuracy
+  kspec train configs/fashion_mlp.yaml --progress lines 2> train.log
+  kspec train configs/fashion_mlp.yaml --checkpoint-every 100   # also checkpoint every 100 batches
+  kspec train --resume runs/fashion_mlp        # after Ctrl-C, SIGTERM or a crash: same numbers
+
+\b
+Interruptions: Ctrl-C (exit 130) or SIGTERM (exit 143) stop at once; the run folder keeps the model,
+history and checkpoint of the last completed epoch (evaluate and predict use it) and
+--resume continues it bit for bit. A NaN or inf in the loss or a gradient stops training (exit 1)
+with the epoch, batch, first layer/op and a likely cause; the batch goes to nan_batch.npz.
+run.json records the command, versions, seed, times and how the run ended.""")
+@click.argument("config", metavar="[CONFIG]", required=False, shell_complete=complete_specs)
 @click.option("--run-dir", metavar="DIR",
               help="The run folder (default runs/<name>). An existing folder is never overwritten: "
                    "-1, -2, ... is added.")
 @set_option
 @click.option("--init-weights", metavar="FILE",
               help="Start from the weights in FILE (.h5 or .weights.h5) instead of model.weights.")
+@click.option("--resume", "resume", metavar="RUN",
+              help="Continue the run folder RUN from its last checkpoint, with the spec saved in it "
+                   "(a finished run says so and exits 0; --set that changes the spec is refused).")
+@click.option("--checkpoint-every", type=click.IntRange(min=1), metavar="N",
+              help="Also checkpoint every N batches (one is always written at each epoch's end); the "
+                   "spec's form: fit.callbacks: [{BackupAndRestore: {backup_dir: ., save_freq: N}}].")
+@click.option("--no-nan-check", is_flag=True,
+              help="Train on through NaN/inf (the same as --set fit.terminate_on_nan=false).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (fit verbose 0).")
+@progress_option
 @allow_code_option
-def command(config, run_dir, overrides, init_weights, quiet):
-    """Train the model that CONFIG describes.
+def command(config, run_dir, overrides, init_weights, resume, checkpoint_every, no_nan_check, quiet, progress):
+    """Train the model that CONFIG describes, or continue the run RUN (--resume).
 
     Writes a run folder holding model.h5, config.yaml (the resolved spec), preprocessing.json,
-    history.csv and metrics.json (evaluation on the test split, when the spec has one). Prints one
-    JSON object on stdout: {"run_dir", "metrics", "history" (the last epoch)}. Progress goes to stderr.
+    history.csv, run.json and metrics.json (evaluation on the test split, when the spec has one);
+    checkpoint.npz while training. Prints one JSON object on stdout: {"run_dir", "metrics", "history"
+    (the last epoch)}. Progress goes to stderr.
     """
     from kspec import run
 
-    result = run.train(config, run_dir=run_dir, overrides=overrides, init_weights=init_weights,
-                       verbose=0 if quiet else None, stream=sys.stderr)
+    if resume is None and config is None:
+        raise click.UsageError("give a CONFIG to train, or --resume RUN")
+    if resume is not None and run_dir is not None:
+        raise click.UsageError("--resume RUN continues RUN in place: leave out --run-dir")
+    overrides = list(overrides) + (["fit.terminate_on_nan=false"] if no_nan_check else [])
+    if resume is not None:
+        result = run.train(config, run_dir=resume, overrides=overrides, init_weights=init_weights,
+                           verbose=_verbose(quiet, progress), stream=sys.stderr, resume=True,
+                           checkpoint_every=checkpoint_every)
+    else:
+        result = run.train(config, run_dir=run_dir, overrides=overrides, init_weights=init_weights,
+                           verbose=_verbose(quiet, progress), stream=sys.stderr, checkpoint_every=checkpoint_every)
     echo_json({"run_dir": result.run_dir, "metrics": run.jsonable(result.metrics),
                "history": run.jsonable(result.last_epoch)})
+
+
+def _verbose(quiet, progress):
+    """fit's verbose: 0 for -q or --progress none, 1 for --progress bar|lines, else the spec's."""
+    if quiet or progress == "none":
+        return 0
+    return 1 if progress in ("bar", "lines") else None
