@@ -68,17 +68,19 @@ def cases():
                            layers.Conv2D(2, 3), layers.Flatten(), layers.Dense(2, activation="softmax")]), \
             (4, 7, 9, 2), "onehot2"
 
-    def nested():
+    def nested(frozen=True):
         from kspec.models import Sequential
         base = Sequential([layers.InputLayer(shape=(4,)), layers.Dense(5, activation="relu", name="hidden"),
                            layers.BatchNormalization(name="bn")], name="base")
         inp = Input(shape=(4,), name="x")
         out = layers.Dense(2, activation="softmax", name="head")(base(inp, training=False))
-        base.trainable = False
+        base.trainable = not frozen
         return Functional(inp, out, name="transfer"), (6, 4), "onehot2"
 
     return [
         ("nested", nested, {"Adam": {"learning_rate": 0.01}}, "categorical_crossentropy", ["accuracy"]),
+        ("nested_unfrozen", lambda: nested(frozen=False), {"Adam": {"learning_rate": 0.01}},
+         "categorical_crossentropy", None),
         ("augmented", augmented, {"Adam": {"learning_rate": 0.01}}, "categorical_crossentropy", None),
         ("mlp", mlp, {"Adam": {"learning_rate": 0.01}},
          {"SparseCategoricalCrossentropy": {"from_logits": True}},
