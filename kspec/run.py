@@ -20,8 +20,9 @@ from typing import NamedTuple
 from kspec.errors import KspecError
 from kspec.run_files import (LoadedRun, is_model_target, jsonable, load_run, new_run_dir, read_input)
 
-__all__ = ["train", "evaluate", "evaluation_inputs", "predict", "export", "summary", "validate", "load_run", "read_input", "to_classes",
-           "load_spec", "build", "load_data", "check_inputs", "RunResult", "LoadedRun", "jsonable"]
+__all__ = ["train", "evaluate", "evaluation_inputs", "predict", "export", "summary", "validate", "load_run", "read_input",
+           "to_classes", "load_spec", "build", "load_data", "check_inputs", "check_finite", "non_finite_rows",
+           "RunResult", "LoadedRun", "jsonable"]
 
 
 class RunResult(NamedTuple):
@@ -269,17 +270,22 @@ def load_data(spec, doc=None):
             raise DataError("data.train has no labels (y)",
                             hint="name the label column (label_column: ...), the y array or JSON field "
                                  "(y: KEY), or give x and y as two files: {x: FILE, y: FILE}")
+    raw = {"train": train_split}
+    for name in ("validation", "test"):
+        if data.get(name) is not None:
+            with _located(doc, ("data", name)):
+                raw[name] = load_split(data[name], base_dir, classes=train_split.classes, reads=reads)
+                if raw[name].y is None:
+                    raise DataError(f"data.{name} has no labels (y)")
+    from kspec.spec.consistency import check_raw_inputs
+    check_raw_inputs(doc, {name: split.x for name, split in raw.items()})  # NaN before standardize spreads it
     with _located(doc, ("data", "train")):
         splits = {"train": preprocessor.fit_transform(train_split.x, train_split.y,
                                                       classes=train_split.classes)}
     for name in ("validation", "test"):
-        if data.get(name) is not None:
+        if name in raw:
             with _located(doc, ("data", name)):
-                split = load_split(data[name], base_dir, classes=train_split.classes, reads=reads)
-                if split.y is None:
-                    raise DataError(f"data.{name} has no labels (y)")
-            with _located(doc, ("data", name)):
-                splits[name] = preprocessor.transform(split.x, split.y)
+                splits[name] = preprocessor.transform(raw[name].x, raw[name].y)
     return preprocessor, splits
 
 
@@ -355,7 +361,12 @@ def evaluation_inputs(target, data=None, overrides=(), batch_size=None, stream=N
         from kspec.data import DataError
         raise DataError("the evaluation data has no labels (y)",
                         hint="name the label column (label_column) or the y array")
-    x, y = pre.transform(split.x, split.y) if pre is not None else (split.x, split.y)
+    check_finite(split.x, "the evaluation data")
+    import numpy as np
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked just below
+        x, y = pre.transform(split.x, split.y) if pre is not None else (split.x, split.y)
+    check_finite(x, "the evaluation data after preprocessing")
+    check_finite(y, "the evaluation labels")
     check_inputs(run.model, {"evaluation": (x, y)})
     model = run.model
     if not model.compiled:
@@ -388,10 +399,45 @@ def predict(target, x, batch_size=None, verbose=0, stream=None):
     pre = run.preprocessor
     if not isinstance(x, dict) and len(names) == 1 and pre is not None and pre.x.named:
         x = {names[0]: x}  # the spec named its one input's steps: x: {input: [steps]}
+    check_finite(x, "the input")
+    import numpy as np
     if pre is not None:
-        x = pre.transform_x(x)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked just below
+            x = pre.transform_x(x)
+        check_finite(x, "the input after preprocessing")
     check_inputs(run.model, {"input": (x, None)})
-    return run.model.predict(x, batch_size=batch_size, verbose=verbose, stream=stream)
+    import numpy as np
+
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # the caller checks the outputs
+        return run.model.predict(x, batch_size=batch_size, verbose=verbose, stream=stream)
+
+
+def check_finite(x, what):
+    """Raise DataError when an input array (or dict/list of them) holds NaN or inf, as train refuses
+    such data: the count, and the first sample and column."""
+    from kspec.data import DataError
+    from kspec.data.finite import non_finite_message
+
+    arrays = x.items() if isinstance(x, dict) else enumerate(x) if isinstance(x, (list, tuple)) else [(None, x)]
+    for name, arr in arrays:
+        message = non_finite_message(arr) if getattr(arr, "dtype", None) is not None else None
+        if message:
+            named = f" (input {name!r})" if isinstance(name, str) else ""
+            raise DataError(f"{what}{named}: {message}", hint="clean the data, or drop those rows")
+
+
+def non_finite_rows(outputs):
+    """Sample indices whose prediction (in any output) holds NaN or inf."""
+    import numpy as np
+
+    rows = None
+    for p in outputs if isinstance(outputs, (list, tuple)) else [outputs]:
+        p = np.asarray(p)
+        if p.dtype.kind not in "fc" or not p.size:
+            continue
+        bad = ~np.isfinite(p.reshape(len(p), -1)).all(axis=1)
+        rows = bad if rows is None else rows | bad
+    return [] if rows is None else np.flatnonzero(rows).tolist()
 
 
 def export(target, path, overwrite=False):
@@ -464,19 +510,70 @@ def validate(config, overrides=(), data=False):
                "output_shape": list(layer.output_shape) if layer.output_shape is not None else None,
                "params": layer.count_params()} for layer in model.layers]
     trainable = int(sum(w.size for w in model.trainable_weights))
+    estimate = memory_estimate(model, spec)
+    _warn_memory(estimate, spec, doc)
     shapes = model.input_shape
     several = isinstance(shapes, list) or any(isinstance(d, (tuple, list)) for d in shapes)
     input_shape = [list(s[1:]) for s in shapes] if several else list(shapes[1:])
     return {"name": spec["name"], "input_shape": input_shape, "layers": layers,
             "total_params": model.count_params(), "trainable_params": trainable,
-            "warnings": list(doc.warnings), "spec": spec, "data": checked}
+            "memory": estimate, "warnings": list(doc.warnings), "spec": spec, "data": checked}
+
+
+def memory_estimate(model, spec):
+    """Bytes a spec's training needs, roughly: ``weights``; ``training`` (weights, gradients and the
+    optimizer's slots); ``activations_per_batch`` (every layer's output and its gradient for one batch
+    of ``fit.batch_size``)."""
+    weights = sum(int(w.size) * w.data.dtype.itemsize for w in model.weights)
+    trainable = sum(int(w.size) * w.data.dtype.itemsize for w in model.trainable_weights)
+    batch = int(spec["fit"].get("batch_size") or 32)
+    outputs = 0
+    for layer in model.layers:
+        shapes = layer.output_shape
+        shapes = shapes if isinstance(shapes, list) else [shapes]
+        for shape in shapes:
+            if isinstance(shape, (tuple, list)) and all(isinstance(d, int) for d in shape[1:]):
+                outputs += math.prod(shape[1:]) * 4  # Python ints: a crafted 2**64 cannot overflow
+    return {"weights": weights, "training": weights + trainable * (1 + _slots_per_weight(model)),
+            "activations_per_batch": 2 * batch * outputs, "batch_size": batch}
+
+
+def _slots_per_weight(model):
+    """How many arrays the compiled optimizer keeps per trainable weight (built on a stand-in)."""
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None:
+        return 0
+    try:
+        from kspec.engine import Variable
+        probe = type(optimizer).from_config(optimizer.get_config())
+        import numpy as np
+        probe.build([Variable(np.zeros(1, np.float32), name="probe")])
+        return len(probe._slots)
+    except Exception:  # noqa: BLE001 - an estimate: assume Adam's two slots
+        return 2
+
+
+def _warn_memory(estimate, spec, doc):
+    from kspec.backend import memory
+
+    need = estimate["training"] + estimate["activations_per_batch"]
+    if need <= memory.budget() or doc is None:
+        return
+    where = ("fit", "batch_size") if estimate["activations_per_batch"] > estimate["training"] \
+        and spec["fit"].get("batch_size") else ("model",)
+    doc.warnings.append(doc.diagnostic(
+        where, f"training needs about {memory.format_size(need)} ({memory.format_size(estimate['training'])} "
+               f"for weights, gradients and optimizer slots; {memory.format_size(estimate['activations_per_batch'])} "
+               f"of activations per batch of {estimate['batch_size']}), over the memory budget of "
+               f"{memory.format_size(memory.budget())}",
+        hint=f"a smaller model or batch_size, or {memory.HINT}", severity="warning"))
 
 
 # ------------------------------------------------------------------------------------------ helpers
 
 def _model_of(target, overrides=()):
     if is_model_target(target):
-        return load_run(target, compile=False, with_spec=False).model
+        return load_run(target, compile=False, with_spec=False, finite=False).model
     return build(target, overrides)[2]
 
 

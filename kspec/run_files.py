@@ -7,6 +7,7 @@ spec, every default filled in, paths relative to the folder), ``preprocessing.js
 ``train.lock``: see :mod:`kspec.run_lifecycle`). Files are written to a temporary name and renamed, so
 none is ever half written. An unfinished run's ``model.h5`` is its last completed epoch's.
 """
+import contextlib
 import csv
 import json
 import math
@@ -145,8 +146,7 @@ def write_history(history, path):
     histories = history if isinstance(history, list) else [history]
     keys = list(dict.fromkeys(k for h in histories for k in h.history))
     staged = isinstance(history, list)
-    tmp = path + ".tmp"
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
+    with _replacing(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["epoch"] + (["stage"] if staged else []) + keys)
         n = 0
@@ -156,14 +156,36 @@ def write_history(history, path):
                 writer.writerow([n if staged else epoch] + ([stage] if staged else [])
                                 + [_csv_number(v) for v in values])
                 n += 1
-    os.replace(tmp, path)
 
 
-def load_run(target, compile=True, with_spec=True):
+def non_finite_weights(model):
+    """``"layer 'dense' weight 'kernel'"`` texts for every weight holding NaN or inf."""
+    import numpy as np
+
+    from kspec import backend
+    return [f"layer {layer.name!r} weight {w.name!r}" for layer in model.layers for w in layer.weights
+            if not np.isfinite(backend.to_numpy(w.data)).all()]
+
+
+def check_finite_weights(model, path, when):
+    """Raise ModelFileError when a model's weights hold NaN or inf (training diverged)."""
+    from kspec.io import ModelFileError
+
+    bad = non_finite_weights(model)
+    if bad:
+        more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
+        raise ModelFileError(f"{when}: the weights hold NaN or inf values ({bad[0]}{more}), so training "
+                             f"diverged and the model predicts nothing useful", path,
+                             hint="train again with a lower learning rate, clipnorm, or cleaner data; "
+                                  "TerminateOnNaN stops such a run early")
+
+
+def load_run(target, compile=True, with_spec=True, finite=True):
     """A :class:`LoadedRun` from a run folder or a model file (``.h5``).
 
     The spec and preprocessing come from the run folder's ``config.yaml`` and ``preprocessing.json``
-    when present, else from what kspec stored inside the model file.
+    when present, else from what kspec stored inside the model file. With ``finite``, a model whose
+    weights hold NaN or inf is refused (ModelFileError).
     """
     from kspec.io import ModelFileError, load_model_and_spec
 
@@ -187,6 +209,8 @@ def load_run(target, compile=True, with_spec=True):
         # Keras 2 optimizer arguments (lr, decay) warned when the run was trained; not again here
         warnings.simplefilter("ignore", DeprecationWarning)
         model, stored = load_model_and_spec(model_path, compile=compile)
+    if finite:
+        check_finite_weights(model, model_path, "cannot use this model")
     stored = stored if isinstance(stored, dict) else None
     if stored is not None and stored.get("format") != SPEC_FORMAT:
         stored = {"spec": stored, "preprocessing": None}
@@ -218,15 +242,21 @@ def read_input(run, source="-", fmt=None, stdin=None):
     """
     import io
 
-    from kspec.data import detect_format, read_array_file, read_stream
+    from kspec.data import DataError, detect_format, read_array_file, read_stream
     from kspec.data.formats import line_format, merge_reads
-    from kspec.data.readers import sniff_format
+    from kspec.data.readers import read_capped, sniff_format
 
     reads = merge_reads(run.preprocessor.reads) if run.preprocessor is not None else None
     if source == "-":
         name = "<stdin>"
-        stream = stdin if stdin is not None else sys.stdin.buffer
-        raw = getattr(stream, "buffer", stream).read()
+        stream = stdin if stdin is not None else sys.stdin
+        if stream is None or getattr(stream, "closed", False):
+            raise DataError("standard input is closed, so there is nothing to predict", name,
+                            hint="give an INPUT file, or pipe the samples in: ... | kspec predict RUN -")
+        try:
+            raw = read_capped(getattr(stream, "buffer", stream), name)
+        except OSError as e:
+            raise DataError(f"cannot read standard input: {e.strerror or e}", name) from None
         raw = raw.encode("utf-8") if isinstance(raw, str) else raw
         if fmt is None:
             found = sniff_format(raw)
@@ -325,16 +355,35 @@ def _stored_spec(folder, model_dir, stored):
 
 
 def _load_preprocessor(folder, stored):
-    from kspec.data import Preprocessor
+    """The preprocessing state kspec stored in the model file (covered by its checksum), else the run
+    folder's ``preprocessing.json``; a damaged one is a DataError naming it."""
+    from kspec.data import DataError, Preprocessor
 
-    state = None
+    state = stored.get("preprocessing") if stored is not None else None
     path = os.path.join(folder, PREPROCESSING_FILE) if folder else None
-    if path and os.path.isfile(path):
-        with open(path, encoding="utf-8") as f:
-            state = json.load(f)
-    elif stored is not None:
-        state = stored.get("preprocessing")
-    return Preprocessor.from_state(state) if state else Preprocessor()
+    name = path
+    if not state and path and os.path.isfile(path):
+        try:
+            with open(path, encoding="utf-8") as f:
+                state = json.load(f)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise DataError(f"damaged: not valid JSON ({e})", path,
+                            hint="train again, or restore the file from a copy") from None
+        except OSError as e:
+            raise DataError(f"cannot read the file: {e.strerror or e}", path) from None
+    elif state:
+        name = "the preprocessing state stored in the model file"
+    if not state:
+        return Preprocessor()
+    try:
+        if not isinstance(state, dict):
+            raise TypeError(f"a {type(state).__name__}, not an object")
+        return Preprocessor.from_state(state)
+    except DataError:
+        raise
+    except Exception as e:  # noqa: BLE001 - any damage in the state is the same user-facing problem
+        raise DataError(f"damaged: not a kspec preprocessing state ({type(e).__name__}: {e})", name,
+                        hint="train again, or restore the file from a copy") from None
 
 
 def jsonable(value):
@@ -359,7 +408,21 @@ def write_json(path, value):
 
 
 def _write_text(path, text):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
+    with _replacing(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
-    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def _replacing(path):
+    """A temporary name for ``path``, moved over it once the block succeeds; on any failure (a full
+    disk, Ctrl-C) the temporary file is removed and the error names ``path``."""
+    tmp = path + ".tmp"
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        if isinstance(e, OSError) and not isinstance(e, BrokenPipeError):
+            raise OSError(e.errno, f"cannot write the file ({e.strerror or e})", path) from None
+        raise

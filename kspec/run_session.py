@@ -40,8 +40,8 @@ def run_training(model, spec, doc, preprocessor, splits, folder, session, stream
     what happens on an interruption, a NaN or an error. Returns a ``result_type`` (RunResult)."""
     from kspec.models.monitor_callbacks import EarlyStopping
     from kspec.models.nan_guard import NonFiniteError
-    from kspec.run_files import (HISTORY_FILE, METRICS_FILE, PREPROCESSING_FILE, jsonable, save_run_model,
-                                 write_code, write_config, write_history, write_json)
+    from kspec.run_files import (HISTORY_FILE, METRICS_FILE, PREPROCESSING_FILE, check_finite_weights, jsonable,
+                                 save_run_model, write_code, write_config, write_history, write_json)
     from kspec.spec.compiler import fit_arguments, make_callbacks
 
     def write_epoch_files(trained):
@@ -79,6 +79,7 @@ def run_training(model, spec, doc, preprocessor, splits, folder, session, stream
                                                    list(extra_callbacks))
                 write_history(histories, os.path.join(folder, HISTORY_FILE))
                 history = _joined(histories)
+            check_finite_weights(model, os.path.join(folder, "model.h5"), "not saved")
             save_run_model(model, spec, preprocessor, folder)
             if not spec.get("stages"):
                 write_history(history, os.path.join(folder, HISTORY_FILE))

@@ -21,6 +21,10 @@ FLOORS = {
     "kspec.docstrings": 0,     # argument meanings read from docstrings (kspec explain, the schema)
     "kspec.user_code": 0,      # module:Name references and the allow-code switch (kinds by name, on lookup)
     "kspec.backend": 1,
+    "kspec.utils": 1,          # Keras's keras.utils names (set_random_seed, to_categorical, PyDataset)
+    "kspec.random": 2,         # Keras's keras.random over the engine
+    "kspec.ops": 3,            # Keras's keras.ops names over the engine (and the loss functions)
+    "kspec.datasets": 6,       # Keras's keras.datasets over kspec.data
     "kspec.engine": 2,
     "kspec.activations": 3, "kspec.initializers": 3, "kspec.regularizers": 3, "kspec.constraints": 3,
     "kspec.losses": 3, "kspec.metrics": 3, "kspec.optimizers": 3,

@@ -65,7 +65,7 @@ def _mutate(data, draw):
         if new and new not in parent:
             parent[new] = parent.pop(last)
     elif action == "retype":
-        parent[last] = draw(st.sampled_from(JUNK))
+        parent[last] = copy.deepcopy(draw(st.sampled_from(JUNK)))  # a later mutation must not change JUNK
     elif action == "swap":
         other = draw(st.sampled_from(paths))
         try:
@@ -74,7 +74,7 @@ def _mutate(data, draw):
         except (KeyError, IndexError, TypeError):
             pass
     elif action == "insert":
-        junk = draw(st.sampled_from(JUNK))
+        junk = copy.deepcopy(draw(st.sampled_from(JUNK)))
         if isinstance(parent, dict):
             parent[draw(st.sampled_from(["junk", "unit", "activaton", "repeat", "input"]))] = junk
         else:

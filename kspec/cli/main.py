@@ -6,10 +6,15 @@ mapped by type: every user error is a :class:`kspec.errors.KspecError`, which ca
 No traceback is shown unless ``KSPEC_DEBUG=1``.
 Only click is imported here, so ``kspec --help`` is fast; commands import the engine when they run.
 """
-import os
-import sys
+from kspec.cli import streams
 
-import click
+if streams.started_as_program():
+    streams.guard_startup()  # first of all: Ctrl-C while click loads exits 130 without a traceback
+
+import os  # noqa: E402
+import sys  # noqa: E402
+
+import click  # noqa: E402
 
 from kspec import __version__
 from kspec.cli.commands import evaluate, export, predict, schema, summary, sweep, train, validate
@@ -23,12 +28,14 @@ class KspecGroup(click.Group):
     """A click group that turns kspec's exceptions into messages and exit codes."""
 
     def invoke(self, ctx):
+        streams.interrupts_raise()
         try:
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except BrokenPipeError:
             _silence_stdout()
+            click.echo("kspec: stdout was closed by its reader (broken pipe); the output stops here", err=True)
             ctx.exit(EXIT_BROKEN_PIPE)
         except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM during training (exit 128 + the signal)
             if not getattr(e, "kspec_reported", False):
@@ -58,6 +65,10 @@ def report(e):
     if isinstance(e, OSError):  # the file system refused: a missing file, a full disk, no permission
         text = f"{e.filename + ': ' if e.filename else ''}{e.strerror}" if e.strerror else str(e)
         click.echo(f"kspec: error: {text}", err=True)
+        return EXIT_ERROR
+    if isinstance(e, MemoryError):  # an allocation the budget did not foresee (or a low ulimit -v)
+        click.echo(f"kspec: error: out of memory{': ' + str(e) if str(e) else ''} (hint: a smaller "
+                   f"batch_size or model; kspec's budget for sizes from files: --max-memory SIZE)", err=True)
         return EXIT_ERROR
     user_code = sys.modules.get("kspec.user_code")
     frames = user_code.user_frames(e) if user_code is not None else ""
@@ -90,8 +101,9 @@ Examples:
   kspec export runs/iris iris.keras              # a file Keras 3 opens with load_model
 
 Exit status: 0 ok, 1 runtime/data/model-file error (or a NaN in training), 2 usage or spec error,
-70 internal error (a bug in kspec), 130 Ctrl-C, 143 SIGTERM.
-Set KSPEC_DEBUG=1 to see tracebacks.""")
+70 internal error (a bug in kspec), 130 Ctrl-C, 141 stdout closed by its reader, 143 SIGTERM.
+Set KSPEC_DEBUG=1 to see tracebacks; KSPEC_MAX_MEMORY (or --max-memory) sets the
+memory budget for sizes read from specs and files.""")
 @click.version_option(__version__, "--version", prog_name="kspec")
 def cli():
     """kspec: train Keras-style networks described in YAML, on a NumPy engine.
@@ -115,4 +127,19 @@ for _command in (init.command, catalog.list_command, catalog.explain_command, pl
 
 def main(argv=None):
     """The console-script entry point."""
-    cli.main(args=argv, prog_name="kspec")
+    streams.prepare()
+    try:
+        try:
+            cli.main(args=argv, prog_name="kspec")
+        finally:
+            sys.stdout.flush()  # here, not at exit, so a failure is reported (Python would exit 120)
+    except KeyboardInterrupt:  # between the command's end and the exit
+        click.echo("kspec: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except OSError as e:  # stdout failing outside a command (--help, --version to a full disk)
+        _silence_stdout()
+        if isinstance(e, BrokenPipeError):
+            sys.exit(EXIT_BROKEN_PIPE)
+        text = e.strerror if e.filename == "<stdout>" else f"cannot write the output ({e.strerror or e})"
+        click.echo(f"kspec: error: <stdout>: {text}", err=True)
+        sys.exit(EXIT_ERROR)

@@ -7,12 +7,14 @@ import gzip
 import io
 import os
 import re
+import stat
 import struct
 import zipfile
 import zlib
 
 import numpy as np
 
+from kspec.backend import memory
 from kspec.data.errors import DataError
 from kspec.data.formats import EXTENSIONS, FORMATS, STREAM_FORMATS
 from kspec.data.lines import parse_ids, parse_jsonl, parse_text_lines
@@ -84,7 +86,7 @@ def read_stream(stream, fmt=None, *, key=None, header=None, label_column=None, d
     lists (multi-input models; returns a dict). Returns what :func:`read_array_file` returns.
     """
     source = getattr(stream, "buffer", stream)
-    data = source.read()
+    data = read_capped(source, name)
     if isinstance(data, str):
         data = data.encode("utf-8")
     if data[:2] == _GZIP_MAGIC:
@@ -190,10 +192,45 @@ def read_bytes(path, gz=None):
         gz = name.lower().endswith(".gz")
     try:
         with open(name, "rb") as f:
-            data = f.read()
+            mode = os.fstat(f.fileno()).st_mode
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+                raise DataError("is a device, not a data file", name,
+                                hint="to read a stream, pipe it into kspec predict RUN - (or name a FIFO)")
+            if stat.S_ISREG(mode):
+                _check_size(os.fstat(f.fileno()).st_size, name, "the file")
+                data = f.read()
+            else:  # a FIFO or socket: read up to the budget
+                data = read_capped(f, name)
     except OSError as e:
         raise DataError(f"cannot read the file: {e.strerror or e}", name) from None
     return _gunzip(data, name) if gz else data
+
+
+_CHUNK = 1 << 24
+
+
+def read_capped(source, name, what="the input"):
+    """All bytes of a binary stream (a file, pipe, FIFO or device), refused with a DataError once they
+    pass the memory budget: ``/dev/zero`` or an endless pipe cannot exhaust memory."""
+    limit = memory.budget()
+    data = source.read(min(_CHUNK, limit + 1))
+    if isinstance(data, str) or len(data) < min(_CHUNK, limit + 1):
+        return data
+    data = bytearray(data)  # grows in place: no second copy when the chunks are joined
+    while len(data) <= limit:
+        chunk = source.read(min(_CHUNK, limit + 1 - len(data)))
+        if not chunk:
+            return data
+        data += chunk
+    raise DataError(f"{what} is larger than kspec's memory budget of {memory.format_size(limit)} "
+                    f"(a device or a pipe that does not end?)", name, hint=memory.HINT)
+
+
+def _check_size(nbytes, name, what):
+    try:
+        memory.check(nbytes, what)
+    except memory.MemoryBudgetError as e:
+        raise DataError(str(e), name) from None
 
 
 def _gunzip(data, name):
@@ -201,7 +238,8 @@ def _gunzip(data, name):
         raise DataError("not a gzip file (no gzip header)", name,
                         hint="remove the .gz suffix if the file is not compressed")
     try:
-        return gzip.decompress(data)
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as f:
+            return read_capped(f, name, "the decompressed file")
     except EOFError:
         raise DataError("truncated gzip file: the compressed data ends early", name,
                         hint="download the file again") from None
@@ -235,9 +273,33 @@ def _text(data, name):
                         hint="is this a binary file? set the format explicitly") from None
 
 
+def _npy_header(fp, available, name):
+    """Check an .npy header: the array it declares must fit in the ``available`` bytes after it and in
+    the memory budget, before NumPy allocates it (a 200-byte file may claim a terabyte)."""
+    start = fp.tell()
+    try:
+        version = np.lib.format.read_magic(fp)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+            np.lib.format.read_array_header_2_0
+        shape, _, dtype = read(fp)
+    except Exception as e:  # noqa: BLE001 - NumPy's header parser raises many types (TokenError, ...)
+        raise DataError(f"truncated or corrupt .npy header: {e}", name, hint="write the file again") from None
+    if dtype.hasobject:
+        raise DataError("the array holds pickled Python objects (dtype=object)", name, hint=_PICKLE_HINT)
+    need = memory.nbytes(shape, dtype.itemsize)
+    have = available - (fp.tell() - start)
+    if need > have:
+        raise DataError(f"truncated or corrupt .npy file: the header declares shape {tuple(shape)} of "
+                        f"{dtype} ({memory.format_size(need)}) but only {memory.format_size(max(have, 0))} "
+                        f"follow it", name, hint="write the file again")
+    fp.seek(start)
+    _check_size(need, name, f"an array of shape {tuple(shape)} ({dtype})")
+
+
 def _read_npy(data, name):
     if not data.startswith(_NPY_MAGIC):
         raise DataError("not an .npy file (no NumPy header)", name)
+    _npy_header(io.BytesIO(data), len(data), name)
     try:
         return np.load(io.BytesIO(data), allow_pickle=False)
     except ValueError as e:
@@ -257,6 +319,12 @@ def _read_npz(data, key, name):
                 else "not an .npz file (no zip header)")
         raise DataError(what, name, hint="np.savez writes .npz files; np.save writes .npy")
     try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for info in archive.infolist():
+                if info.filename.endswith(".npy"):
+                    _check_size(info.file_size, name, f"array {info.filename[:-4]!r}")
+                    with archive.open(info) as member:
+                        _npy_header(io.BytesIO(member.read(4096)), info.file_size, name)
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             files = list(npz.files)
             if key is None:
@@ -305,6 +373,15 @@ def _read_h5(name, key):
 def _h5_read(dataset, name):
     if dataset.dtype.kind not in "biuf":
         raise DataError(f"dataset {dataset.name!r} is not numeric (dtype {dataset.dtype})", name)
+    if dataset.shape is None:
+        raise DataError(f"dataset {dataset.name!r} is empty (no dataspace)", name)
+    need = memory.nbytes(dataset.shape, dataset.dtype.itemsize)
+    _check_size(need, name, f"dataset {dataset.name!r} of shape {dataset.shape}")
+    stored = dataset.id.get_storage_size()
+    if dataset.compression is None and dataset.scaleoffset is None and stored < need \
+            and not dataset.is_virtual and not dataset.external:
+        raise DataError(f"dataset {dataset.name!r} declares shape {dataset.shape} ({memory.format_size(need)}) "
+                        f"but the file stores {memory.format_size(stored)}: a damaged or crafted file", name)
     try:
         return dataset[()]
     except (OSError, ValueError, TypeError) as e:

@@ -91,7 +91,7 @@ def load_weights(model, path, by_name=False, skip_mismatch=False):
     model's layer list. ``skip_mismatch`` skips (with a ModelFileWarning) weights whose shapes do not fit.
     Returns a :class:`LoadReport` (which layers got weights from the file, which kept their own).
     """
-    from kspec.io import h5_legacy, keras_zip, weights_h5
+    from kspec.io import h5_legacy, h5utils, keras_zip, weights_h5
     from kspec.io.h5utils import open_for_reading
 
     h5_legacy.require_built(model, path)
@@ -102,6 +102,7 @@ def load_weights(model, path, by_name=False, skip_mismatch=False):
         with keras_zip.open_archive(path) as zf, keras_zip.open_weights(zf, path) as f:
             return LoadReport(model, weights_h5.load_weights(model, f, path, skip_mismatch))
     with open_for_reading(path) as f:
+        h5utils.verify_checksum(f, path)
         if "layer_names" in f.attrs:
             assigned = h5_legacy.load_weights_from_group(model, f, path, by_name, skip_mismatch)
         elif "model_weights" in f:

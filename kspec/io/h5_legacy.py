@@ -26,11 +26,12 @@ import warnings
 import h5py
 
 from kspec import backend as kbackend
+from kspec.backend import memory
 from kspec.io import optimizer_state
 from kspec.io.errors import ModelFileError, ModelFileWarning
 from kspec.io.h5utils import (atomic_h5, json_bytes, json_default, kspec_version, open_for_reading,
-                              read_array, read_json_attr, read_strings, read_text_attr, write_array,
-                              write_strings)
+                              read_array, read_json_attr, read_strings, read_text_attr, verify_checksum,
+                              write_array, write_checksum, write_strings)
 from kspec.io.keras_config import (compile_args, keras_weight_path, model_config, model_from_config,
                                    training_config)
 
@@ -59,6 +60,7 @@ def save_model(model, path, spec=None, include_optimizer=True):
         save_weights_to_group(model, f.create_group("model_weights"), path)
         if train is not None:
             _save_optimizer_weights(model, f.create_group("optimizer_weights"))
+        write_checksum(f)
 
 
 def save_weights(model, path):
@@ -67,6 +69,7 @@ def save_weights(model, path):
     with atomic_h5(path) as f:
         save_weights_to_group(model, f, path)
         f.attrs["kspec_version"] = kspec_version()
+        write_checksum(f)
 
 
 def save_weights_to_group(model, group, path=None):
@@ -117,18 +120,38 @@ def load_model_and_spec(path, compile=True):
     """``(model, spec)`` from a whole-model ``.h5`` (Keras 2, Keras 3 or kspec); spec is None unless kspec
     stored one."""
     with open_for_reading(path) as f:
+        verify_checksum(f, path)
         config = read_json_attr(f, "model_config", path)
         if config is None:
             raise ModelFileError("no model_config attribute: not a whole-model Keras file", path,
                                  hint=_no_config_hint(f))
-        model = model_from_config(config, path)
-        if "model_weights" not in f:
+        if not isinstance(f.get("model_weights"), h5py.Group):
             raise ModelFileError("no /model_weights group", path)
+        # the weights a config describes must be in the file (16 MB of slack: a missing weight or two
+        # gets its own, more precise error when the weights are read)
+        with memory.limited(stored_bytes(f["model_weights"]) + 2**24, _more_than_stored(path)):
+            model = model_from_config(config, path)
         load_weights_from_group(model, f["model_weights"], path)
         if compile:
             _compile(model, f, path)
         spec = read_text_attr(f, "kspec_spec")
     return model, None if spec is None else _spec_value(spec)
+
+
+def stored_bytes(group):
+    """The bytes of every dataset under ``group`` (as declared; :func:`read_array` checks them)."""
+    sizes = []
+    group.visititems(lambda _, obj: sizes.append(memory.nbytes(obj.shape, obj.dtype.itemsize))
+                     if isinstance(obj, h5py.Dataset) and obj.shape is not None else None)
+    return sum(sizes)
+
+
+def _more_than_stored(path):
+    def error(used, what):
+        return ModelFileError(f"the model config describes at least {memory.format_size(used)} of weights "
+                             f"(up to {what}), more than the file's weights hold: a damaged or crafted "
+                             f"file", path)
+    return error
 
 
 def load_model(path, compile=True, custom_objects=None, safe_mode=None):

@@ -10,6 +10,7 @@ import inspect
 import warnings
 
 from kspec import backend, initializers, regularizers, constraints
+from kspec.backend import memory
 from kspec.configurable import record_init as _record_init
 from kspec.engine import Tensor, Variable, no_grad
 from kspec.registry import snake_case
@@ -136,6 +137,8 @@ class Layer:
         if initializer is None:
             initializer = "glorot_uniform" if "float" in dtype else "zeros"
         name = name or unique_name("variable")  # Keras: variable, variable_1, ... across the session
+        memory.reserve(memory.nbytes(shape, backend.xp.dtype(dtype).itemsize),
+                       f"layer {self.name!r} ({type(self).__name__}) weight {name!r} of shape {shape}")
         value = initializers.get(initializer)(shape, dtype=dtype)
         var = Variable(value, name=name, trainable=bool(trainable), constraint=constraints.get(constraint),
                        regularizer=regularizers.get(regularizer), path=_weight_path(name))

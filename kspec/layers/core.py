@@ -7,7 +7,9 @@ import types
 
 from kspec import activations, constraints, initializers, regularizers
 from kspec.engine import Tensor, as_tensor, ops
+from kspec.backend.memory import MemoryBudgetError
 from kspec.layers.base import Layer
+from kspec.layers.expression import ExpressionError
 from kspec.registry import register
 from kspec.serialization import serialize
 
@@ -141,6 +143,8 @@ class Lambda(Layer):
         if self._output_shape is None:
             try:
                 return super().compute_output_shape(input_shape)
+            except (ExpressionError, MemoryBudgetError):
+                raise  # the expression's own error (too large an output), not a shape to specify
             except Exception as err:
                 raise NotImplementedError("We could not automatically infer the shape of the Lambda's output. "
                                           "Please specify the `output_shape` argument for this Lambda layer. "

@@ -12,8 +12,10 @@ or of any registered activation (``relu``, ``gelu``, ``softplus``, ...), by name
 with positional and keyword arguments. Anything else -- other names, attribute access, imports,
 comprehensions, lambdas, strings, dunder names -- is refused with the column where it starts.
 
-A Python reference ``module:function`` is also accepted, but only where running code is allowed
-(``--allow-code`` or ``KSPEC_ALLOW_CODE=1``): importing a module named in a file can run any code.
+A Python reference ``module:function`` is also accepted, in a spec or a model file, but only where
+running code is allowed (``--allow-code`` or ``KSPEC_ALLOW_CODE=1``): importing a module named in a file
+can run any code. That is all the switch allows: Python bytecode saved in a model file (a Keras
+``lambda``) is never loaded by a spec run or the command line.
 """
 import ast
 import functools
@@ -35,13 +37,40 @@ INPUT_NAME = "x"
 PREFIX = "ops"
 MAX_LENGTH = 2000
 MAX_DEPTH = 60
+MAX_CONSTANT_BITS = 4096  # a folded integer constant beyond this (about 1e1233) is refused
 _BINOPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
-           ast.Div: lambda a, b: a / b, ast.Pow: lambda a, b: a ** b, ast.MatMult: lambda a, b: a @ b}
+           ast.Div: lambda a, b: a / b, ast.Pow: lambda a, b: _power(a, b), ast.MatMult: lambda a, b: a @ b}
+# functions whose integer arguments multiply the size of their output
+_GROWING = ("repeat", "tile", "broadcast_to", "reshape")
 _UNARY = {ast.USub: lambda a: -a, ast.UAdd: lambda a: +a}
 
 
 def _is_number(v):
     return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _power(a, b):
+    """``a ** b``, refusing Python numbers whose exact result would be huge (``10 ** 10 ** 10`` would
+    take Python minutes and gigabytes to compute)."""
+    if _is_number(a) and _is_number(b):
+        _check_power(a, b)
+    return a ** b
+
+
+def _check_power(a, b):
+    if isinstance(a, int) and isinstance(b, int) and b > 0 and abs(a) > 1 \
+            and b * math.log2(abs(a)) > MAX_CONSTANT_BITS:
+        raise ExpressionError(f"the constant {a} ** {b} is too large (more than {MAX_CONSTANT_BITS} bits)",
+                              hint="write a float (e.g. 1e30) or a smaller exponent")
+
+
+def _check_size(value, what):
+    """An integer constant that becomes an array size must be at most the budget in elements."""
+    from kspec.backend import memory
+    if isinstance(value, int) and not isinstance(value, bool) and value * 4 > memory.budget():
+        raise ExpressionError(f"{what} {value} would need {memory.format_size(value * 4)} or more, over "
+                              f"kspec's memory budget of {memory.format_size(memory.budget())}",
+                              hint=memory.HINT)
 
 
 class ExpressionError(ValueError):
@@ -71,9 +100,9 @@ def check_function(text):
     if is_reference(text):
         if not code_allowed():
             raise ExpressionError(
-                f"{text!r} is a Python reference; kspec does not import code named in a spec unless "
-                f"told to, because importing a module can run anything",
-                hint="pass --allow-code (Python: allow_code=True) if you trust this spec, or write "
+                f"{text!r} is a Python reference; kspec does not import code named in a spec or a model "
+                f"file unless told to, because importing a module can run anything",
+                hint="pass --allow-code (Python: allow_code=True) if you trust this file, or write "
                      "the function as an expression, e.g. \"x * sigmoid(x)\"")
         return
     parse(text)
@@ -159,6 +188,7 @@ class _Checker:
                 self.fail(node, f"the operator {type(node.op).__name__} is not allowed (+ - * / ** @ are)")
             self.visit(node.left, d)
             self.visit(node.right, d)
+            self.fold(node)
         elif isinstance(node, ast.UnaryOp):
             if type(node.op) not in _UNARY:
                 self.fail(node, f"the operator {type(node.op).__name__} is not allowed (unary - and + are)")
@@ -193,6 +223,26 @@ class _Checker:
                     ast.Dict: "dicts", ast.Set: "sets", ast.JoinedStr: "f-strings",
                     ast.NamedExpr: "assignments (:=)"}.get(type(node), type(node).__name__)
             self.fail(node, f"{what} are not part of the expression language")
+
+    def fold(self, node):
+        """Compute a constant operation (both sides numbers) with bounds, so that a huge constant such as
+        ``10 ** 10 ** 10`` is refused here, at its column, instead of hanging the run."""
+        left, right = _constant(node.left), _constant(node.right)
+        if left is None or right is None:
+            return
+        try:
+            if isinstance(node.op, ast.Pow):
+                _check_power(left, right)
+            value = _BINOPS[type(node.op)](left, right)
+        except ExpressionError as e:
+            self.fail(node, e.message, e.hint)
+        except OverflowError:
+            self.fail(node, "the constant overflows (it is beyond the range of floats)")
+        except (ArithmeticError, ValueError, TypeError) as e:
+            self.fail(node, f"the constant expression fails: {e}")
+        if isinstance(value, int) and value.bit_length() > MAX_CONSTANT_BITS:
+            self.fail(node, f"the constant is too large (more than {MAX_CONSTANT_BITS} bits)")
+        node.kspec_value = value
 
     def index(self, node, depth):
         if isinstance(node, ast.Slice):
@@ -230,6 +280,32 @@ class _Checker:
                            "(relu, sigmoid, tanh, ...) by name")
 
 
+def _constant(node):
+    """The number a checked node stands for (a literal, folded operation or signed literal), or None."""
+    if isinstance(node, ast.Constant) and _is_number(node.value):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        value = _constant(node.operand)
+        return None if value is None else _UNARY[type(node.op)](value)
+    value = getattr(node, "kspec_value", None)
+    return value if _is_number(value) else None
+
+
+def _check_growth(name, args, kwargs):
+    """The output size of repeat/tile/broadcast_to/reshape from their constant arguments, against the
+    budget, before the array is made."""
+    import numpy as np
+    x = args[0] if args else kwargs.get("x")
+    base = int(np.prod(getattr(x, "shape", ()) or (1,), dtype=np.int64)) or 1
+    sizes = [v for v in list(args[1:]) + list(kwargs.values()) if not isinstance(v, (Tensor, str))]
+    total = 1
+    for v in sizes:
+        for item in (v if isinstance(v, (tuple, list)) else [v]):
+            if isinstance(item, int) and not isinstance(item, bool) and item > 0:
+                total *= item
+    _check_size(total * (base if name in ("repeat", "tile") else 1), f"{name}: an output of")
+
+
 class _Evaluator:
     """Runs a checked tree on the input ``x`` (Tensors flow through kspec ops, so it trains)."""
 
@@ -253,6 +329,8 @@ class _Evaluator:
             fn = getattr(ops, name) if name in FUNCTIONS else registry.lookup("activation", name)
             args = [self.run(a) for a in node.args]
             kwargs = {kw.arg: self.run(kw.value) for kw in node.keywords}
+            if name in _GROWING:
+                _check_growth(name, args, kwargs)
             return fn(*args, **kwargs)
         if isinstance(node, ast.Tuple):
             return tuple(self.run(e) for e in node.elts)

@@ -161,9 +161,18 @@ def set_rng_state(model, state):
                 value.bit_generator.state = state["layers"][key]
 
 
+def _leaf_metrics(model):
+    """The model's metric objects, with a container's (``compile_metrics``) metrics in its place."""
+    out = []
+    for m in model.metrics:
+        inner = getattr(type(m), "metrics", None)
+        out.extend(m.metrics if isinstance(inner, property) else [m])
+    return out
+
+
 def _metric_states(model):
     return {"shapes": [o.shapes for o in model._outputs_spec],
-            "states": [{k: v for k, v in vars(m).items() if storable(v)} for m in model.metrics]}
+            "states": [{k: v for k, v in vars(m).items() if storable(v)} for m in _leaf_metrics(model)]}
 
 
 def _set_metric_states(model, saved):
@@ -171,7 +180,7 @@ def _set_metric_states(model, saved):
     for output, shapes in zip(model._outputs_spec, saved["shapes"]):
         if shapes is not None:
             output.resolve(*shapes)
-    for metric, state in zip(model.metrics, saved["states"]):
+    for metric, state in zip(_leaf_metrics(model), saved["states"]):
         for k, v in state.items():
             setattr(metric, k, _to_xp(v, xp))
 

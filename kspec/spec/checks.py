@@ -155,11 +155,23 @@ def check(cls, name, value, param):
     if kind in INTEGRAL or (want in ("int", "ints") and _integral_name(name)):
         value = _integral(value)
     value, problem = _check_type(want, value, kind, name)
+    if problem is None:
+        problem = non_finite_problem(value)
     if problem is None and kind in RANGES:
         words, ok = RANGES[kind]
         if not ok(value):
             problem = f"must be {words}, found {_show(value)}"
     return value, problem
+
+
+def non_finite_problem(value):
+    """A sentence when ``value`` is (or holds) NaN or an infinity: no hyperparameter takes one."""
+    import math
+    items = value if isinstance(value, (list, tuple)) else [value]
+    for v in items:
+        if isinstance(v, float) and not math.isfinite(v):
+            return f"must be a finite number, found {'.nan' if v != v else ('-' if v < 0 else '') + '.inf'}"
+    return None
 
 
 def _check_type(want, value, kind, name=""):

@@ -32,8 +32,16 @@ def build_model(spec, doc=None):
     """A built Sequential model for the resolved spec ``spec`` (layers named dense, dense_1, ...).
 
     Seeds the backend with ``spec["seed"]`` (when set) and clears the layer-name counters first, so the
-    same spec gives the same initial weights and names.
+    same spec gives the same initial weights and names. The weights together must fit the memory budget
+    (:mod:`kspec.backend.memory`), checked before each is allocated.
     """
+    from kspec.backend import memory
+
+    with memory.limited():
+        return _build_model(spec, doc)
+
+
+def _build_model(spec, doc):
     from kspec import backend
     from kspec.layers import InputLayer, clear_session
     from kspec.models import Sequential
@@ -74,8 +82,12 @@ def build_model(spec, doc=None):
             _reraise_unless_expected(e)
             shape = _input_shape_of(model)
             where = f" (input shape {shape})" if shape is not None else ""
-            errors.append(_diag(doc, path, f"{class_name}: cannot build on its input{where}: "
-                                           f"{_failure(e)}"))
+            if type(e).__name__ == "MemoryBudgetError":
+                where = f" on input shape {shape}" if shape is not None else ""
+                errors.append(_diag(doc, path, f"{class_name}{where}: {_message(e)}"))
+            else:
+                errors.append(_diag(doc, path, f"{class_name}: cannot build on its input{where}: "
+                                               f"{_failure(e)}"))
     if errors:
         raise SpecError(sort_diagnostics(errors))
     if not model.built:

@@ -8,6 +8,7 @@ layer or the data entry; the other place involved is added as a note.
 """
 from kspec import registry
 from kspec.user_code import is_reference
+from kspec.data.finite import non_finite_message
 from kspec.spec.errors import SpecError
 from kspec.spec.resolver import sort_diagnostics
 
@@ -198,16 +199,26 @@ def _input_problems(doc, path, what, arr, want):
             hint = f"add {{reshape: [{want[1]}]}} to data.x"
         return [_diag(doc, path, f"{what}: the samples have shape {list(got)} after preprocessing, but the "
                                  f"model takes {list(want[1:])}", hint=hint)]
-    if arr.dtype.kind == "f" and arr.size:
-        bad = ~np.isfinite(arr)
-        if bad.any():
-            rows = np.flatnonzero(bad.reshape(len(arr), -1).any(axis=1))
-            nan, inf = bool(np.isnan(arr).any()), bool(np.isinf(arr).any())
-            kinds = "/".join(k for k, present in (("NaN", nan), ("inf", inf)) if present)
-            return [_diag(doc, path, f"{what}: {int(bad.sum())} {kinds} values in the inputs, in {len(rows)} "
-                                     f"samples (first: sample {int(rows[0])})",
-                          hint="clean the file, or drop those rows")]
+    message = non_finite_message(arr)
+    if message:
+        return [_diag(doc, path, f"{what}: {message} in the inputs", hint="clean the file, or drop those rows")]
     return []
+
+
+def check_raw_inputs(doc, splits):
+    """NaN/inf in the inputs as read, before preprocessing (a standardize step would spread one NaN cell
+    over its whole column, and into every split): a SpecError at each split's entry."""
+    errors = []
+    for split, x in splits.items():
+        arrays = x.items() if isinstance(x, dict) else [(None, x)]
+        for name, arr in arrays:
+            message = non_finite_message(arr) if getattr(arr, "dtype", None) is not None else None
+            if message:
+                what = f"data.{split}" + (f" (input {name!r})" if name is not None else "")
+                errors.append(_diag(doc, ("data", split), f"{what}: {message} in the inputs as read",
+                                    hint="clean the file, or drop those rows"))
+    if errors:
+        raise SpecError(sort_diagnostics(errors))
 
 
 def _label_problems(doc, path, what, y, output, loss):

@@ -20,6 +20,7 @@ from kspec.spec.values import describe, example, is_number, plain
 from kspec.user_code import UserCodeError, is_reference
 
 SECTIONS = ("name", "seed", "data", "model", "compile", "fit", "stages", "sweep")
+MAX_SEED = 2**32 - 1  # NumPy's seeds (and Keras's set_random_seed) stop there
 MODEL_KEYS = ("input_shape", "layers", "weights", "name")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+=-]*$")
 _SECTION_HINT = "a spec has the sections " + ", ".join(SECTIONS)
@@ -36,9 +37,28 @@ def resolve(doc):
     resolver = _Resolver(doc)
     resolver.errors.extend(expand_repeats(doc))
     out = resolver.run()
+    _non_finite(doc, doc.data, (), resolver)
     if resolver.errors:
         raise SpecError(sort_diagnostics(resolver.errors))
     return out
+
+
+def _non_finite(doc, value, path, resolver):
+    """Every NaN or infinity anywhere in the spec (loss_weights, data steps, ...) is an error at its line,
+    unless an argument check reported it already."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _non_finite(doc, v, path + (k,), resolver)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _non_finite(doc, v, path + (i,), resolver)
+    else:
+        problem = checks.non_finite_problem(value)
+        if problem is None:
+            return
+        where = doc.where(path)[1:]
+        if not any((d.line, d.col) == where for d in resolver.errors):
+            resolver.err(path, f"{'.'.join(str(p) for p in path)} {problem}")
 
 
 def sort_diagnostics(diagnostics):
@@ -130,8 +150,8 @@ class _Resolver(SectionRules):
     def seed(self, value):
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            self.err(("seed",), f"seed must be a non-negative integer, found {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
+            self.err(("seed",), f"seed must be an integer from 0 to {MAX_SEED} (2**32 - 1), found {value!r}")
             return None
         return value
 
@@ -367,6 +387,10 @@ class _Resolver(SectionRules):
         return filled
 
     def value(self, name, value, param, path, cls=None, owner=None):
+        problem = checks.non_finite_problem(value)
+        if problem is not None:  # a NaN or infinite learning rate, rate, ... is never meant
+            self.err(path, f"{owner}: {name} {problem}")
+            return value
         kind = sig.argument_kind(name)
         if kind is not None and value is not None:
             if kind == "schedule" and is_number(value):

@@ -214,7 +214,7 @@ def build_schema(draft="07"):
         "type": "object",
         "properties": {
             "name": {"type": "string", "pattern": "^[A-Za-z0-9_][A-Za-z0-9_.+=-]*$"},
-            "seed": {"type": "integer", "minimum": 0},
+            "seed": {"type": "integer", "minimum": 0, "maximum": 2**32 - 1},
             "data": _data(), "model": _model(), "compile": compile_, "fit": fit, "sweep": _sweep(),
             "stages": {"type": ["array", "null"], "items": {
                 "type": "object", "additionalProperties": False,

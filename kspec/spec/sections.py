@@ -58,6 +58,7 @@ class SectionRules:
             return None
         self.unknown_keys(value, path, keys, f"data.{path[-1]}")
         self.source_format(value, path)
+        self.source_keys(value, path)
         out = dict(value)
         if "dataset" in out:
             self.dataset(out, path)
@@ -85,6 +86,27 @@ class SectionRules:
         elif split not in SPLITS:
             self.err(path + ("split",), f"data.{path[-1]}: unknown split {split!r}{did_you_mean(split, SPLITS)}",
                      hint=f"splits: {', '.join(SPLITS)}")
+
+    def source_keys(self, value, path):
+        """``x``/``y`` of a source: an array key (or file) name, or a mapping input/output name -> one."""
+        what = f"data.{path[-1]}"
+        for side in DATA_STEPS:
+            v = value.get(side)
+            if v is None or isinstance(v, str):
+                continue
+            if not isinstance(v, dict):
+                self.err(path + (side,), f"{what}.{side} must be an array key or file name, or a mapping "
+                                         f"of input names to them, found {describe(v)}",
+                         hint=f"e.g. {side}: {side} or {side}: {{left: left_{side}, right: right_{side}}}")
+                continue
+            for k, item in v.items():
+                if not isinstance(k, str):
+                    self.err(path + (side, k), f"{what}.{side}: the names in this mapping are the model's "
+                                               f"{'input' if side == 'x' else 'output'} names, found "
+                                               f"{describe(k)}", key=True)
+                elif not isinstance(item, str) or not item:
+                    self.err(path + (side, k), f"{what}.{side}.{k} must be an array key or file name, found "
+                                               f"{describe(item)}")
 
     def source_format(self, value, path):
         """``format`` is a known one; token ids and text take no table options, and no x/y keys
@@ -173,6 +195,9 @@ class SectionRules:
             if key == "optimizer":
                 v = self.object("optimizer", v, kpath, fill=True)
             elif key == "loss":
+                if v is None and "loss" in value:
+                    self.err(kpath, "compile: loss is null, but training needs a loss",
+                             hint="e.g. loss: categorical_crossentropy")
                 v = self.per_output(lambda x, p: self.object("loss", x, p), v, kpath)
             elif key in ("metrics", "weighted_metrics"):
                 v = self.metrics(v, kpath)
@@ -185,8 +210,8 @@ class SectionRules:
     def _per_output_mapping(self, value):
         """A dict maps output names to values when it has several keys or its one key names a model
         output (``loss: {species: mse}``); otherwise it is one object (``{Huber: {delta: 2}}``)."""
-        if not isinstance(value, dict):
-            return False
+        if not isinstance(value, dict) or not value:
+            return False  # {} is an (empty, wrong) object, reported as such
         if len(value) > 1:
             return True
         model = (self.doc.data or {}).get("model") if isinstance(self.doc.data, dict) else None

@@ -143,7 +143,7 @@ def run_trial(optuna, study, trial, settings, out, stream):
         study.tell(trial, state=State.FAIL)
         raise
     except Exception as e:  # noqa: BLE001 - a failed trial is recorded and the sweep goes on
-        message = getattr(e, "format", lambda: str(e))() if isinstance(e, SpecError) else str(e)
+        message = e.format() if isinstance(e, SpecError) else str(e)
         trial.set_user_attr("error", f"{type(e).__name__}: {message}".strip())
         study.tell(trial, state=State.FAIL)
         _emit(out, stream, {**record, "state": "fail", "error": trial.user_attrs["error"],

@@ -1,4 +1,5 @@
 """Options and output helpers shared by the commands (click only; nothing heavy)."""
+import contextlib
 import json
 import os
 import sys
@@ -9,6 +10,20 @@ set_option = click.option(
     "--set", "overrides", multiple=True, metavar="KEY=VALUE",
     help="Override a spec value by its dotted path, e.g. fit.epochs=3 or "
          "model.layers.0.Dense.units=64 (repeatable; the value is read as YAML).")
+
+
+def _set_env(ctx, name, value):
+    """Set an environment variable for the command (commands read switches from there), restored when the
+    command ends, so a Python caller (or a test) running several commands does not inherit it."""
+    old = os.environ.get(name)
+    os.environ[name] = value
+
+    def restore():
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old
+    ctx.call_on_close(restore)
 
 
 def _allow_code(ctx, param, value):
@@ -38,10 +53,40 @@ progress_option = click.option(
          "stderr is a file or pipe; also $KSPEC_PROGRESS). NO_COLOR=1 drops the bar's colours.")
 
 
+def _max_memory(ctx, param, value):
+    if value is not None:
+        from kspec.backend.memory import ENV, parse_size
+        try:
+            parse_size(value)
+        except ValueError as e:
+            raise click.BadParameter(str(e)) from None
+        _set_env(ctx, ENV, value)
+    return value
+
+
+max_memory_option = click.option(
+    "--max-memory", metavar="SIZE", expose_value=False, callback=_max_memory,
+    help="Memory budget for sizes that come from a spec or file (layer weights, array headers, "
+         "streams), checked before allocating, e.g. 16G (also KSPEC_MAX_MEMORY; default: half the "
+         "machine's memory, at most 8 GB).")
+
+
 def echo_json(value):
     """One JSON object on stdout (NaN/inf become null)."""
-    sys.stdout.write(json.dumps(value, allow_nan=False) + "\n")
-    sys.stdout.flush()
+    with results_to_stdout():
+        sys.stdout.write(json.dumps(value, allow_nan=False) + "\n")
+        sys.stdout.flush()
+
+
+@contextlib.contextmanager
+def results_to_stdout():
+    """Name stdout in the error when results cannot be written (closed, full disk); a reader that went
+    away stays a BrokenPipeError (exit 141)."""
+    from kspec.cli.streams import stdout_errors
+    try:
+        yield
+    except OSError as e:
+        raise stdout_errors(e) from None
 
 
 def print_warnings(diagnostics):

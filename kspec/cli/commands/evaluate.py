@@ -3,7 +3,7 @@ import sys
 
 import click
 
-from kspec.cli.commands._common import allow_code_option, echo_json, progress_option, set_option
+from kspec.cli.commands._common import allow_code_option, echo_json, max_memory_option, progress_option, set_option
 from kspec.cli.commands._complete import complete_runs_and_files
 
 
@@ -30,6 +30,7 @@ Examples:
                    "confusion_matrix: {classes, matrix, samples, accuracy}.")
 @progress_option
 @allow_code_option
+@max_memory_option
 def command(target, data, overrides, batch_size, verbose, progress, confusion, as_json):
     """Evaluate a trained model on the spec's test split (or on --data) and print the loss and
     metrics as one JSON object on stdout."""

@@ -3,7 +3,7 @@ import sys
 
 import click
 
-from kspec.cli.commands._common import allow_code_option, progress_option
+from kspec.cli.commands._common import allow_code_option, max_memory_option, progress_option, results_to_stdout
 from kspec.cli.commands._complete import complete_runs_and_files
 from kspec.data.formats import STREAM_FORMATS
 
@@ -39,9 +39,13 @@ line; one that starts with pad_sequences reads token ids, one sequence per line 
                    "p > 0.5 for one unit; the class name where the run knows the names (a single-output "
                    "model trained on named labels), else the index.")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Batch size (default 32).")
+@click.option("--strict", is_flag=True,
+              help="Exit with status 1 when a prediction is NaN or infinite (the model overflows on those "
+                   "samples; they are listed on stderr either way, and the predictions are still written).")
 @progress_option
 @allow_code_option
-def command(target, input_path, input_format, output_format, as_classes, batch_size, progress):
+@max_memory_option
+def command(target, input_path, input_format, output_format, as_classes, batch_size, strict, progress):
     """Predict with a trained model. Reads samples from INPUT or stdin (-), applies the run's input
     preprocessing, and writes one prediction per sample to stdout.
     """
@@ -55,13 +59,22 @@ def command(target, input_path, input_format, output_format, as_classes, batch_s
     x = run.read_input(loaded, input_path, input_format)
     outputs = run.predict(loaded, x, batch_size=batch_size, verbose=1 if progress in ("bar", "lines") else 0,
                           stream=sys.stderr)  # silent unless asked: predict feeds pipelines
+    bad = run.non_finite_rows(outputs)
+    if bad:
+        n = len(outputs[0] if len(names) > 1 else outputs)
+        shown = ", ".join(map(str, bad[:20])) + (f", ... ({len(bad) - 20} more)" if len(bad) > 20 else "")
+        click.echo(f"kspec: warning: {len(bad)} of {n} predictions are NaN or infinite (the model overflows): "
+                   f"samples {shown} (0-based)", err=True)
     outputs = dict(zip(names, outputs if len(names) > 1 else [outputs]))
-    if as_classes:
-        class_names = loaded.classes if len(names) == 1 else None  # the run's labels are one output's
-        outputs = {name: _class_values(run.to_classes(p), class_names) for name, p in outputs.items()}
-        write_classes(outputs, output_format, sys.stdout)
-    else:
-        write_outputs(outputs, output_format, sys.stdout)
+    with results_to_stdout():
+        if as_classes:
+            class_names = loaded.classes if len(names) == 1 else None  # the run's labels are one output's
+            outputs = {name: _class_values(run.to_classes(p), class_names) for name, p in outputs.items()}
+            write_classes(outputs, output_format, sys.stdout)
+        else:
+            write_outputs(outputs, output_format, sys.stdout)
+    if bad and strict:
+        raise click.exceptions.Exit(1)
 
 
 def _class_values(ids, names):
@@ -81,7 +94,9 @@ def write_outputs(outputs, fmt, stream):
         _write_binary(outputs, fmt, stream)
         return
     n = len(next(iter(outputs.values())))
-    texts = {name: np.asarray(p).reshape(n, -1).astype(str) for name, p in outputs.items()}
+    # each sample flattened (an explicit width: reshape(0, -1) of no samples is ambiguous)
+    texts = {name: np.asarray(p).reshape(n, int(np.prod(np.shape(p)[1:], dtype=int))).astype(str)
+             for name, p in outputs.items()}
     several = len(outputs) > 1
     if fmt == "csv":
         header = [f"{name}_{i}" for name, t in texts.items() for i in range(t.shape[1])] if several else None
@@ -134,10 +149,19 @@ def _write_binary(arrays, fmt, stream):
     stream.flush()
     if fmt == "npy":
         (array,) = arrays.values()
-        np.save(stream.buffer, array)
+        np.save(_Unseekable(stream.buffer), array)  # written by chunks through write(): a clean EPIPE
     else:
         import io
         buffer = io.BytesIO()  # np.savez seeks, which a pipe cannot
         np.savez(buffer, **arrays)
         stream.buffer.write(buffer.getvalue())
     stream.buffer.flush()
+
+
+class _Unseekable:
+    """Only ``write``: NumPy then writes an array by chunks through it instead of with fwrite (whose error
+    on a broken pipe reads "N requested and 0 written")."""
+
+    def __init__(self, raw):
+        self.write = raw.write
+

@@ -1,7 +1,7 @@
 """``kspec summary CONFIG|RUN|MODEL.h5``: Keras's summary table."""
 import click
 
-from kspec.cli.commands._common import allow_code_option, set_option
+from kspec.cli.commands._common import allow_code_option, max_memory_option, set_option
 from kspec.cli.commands._complete import complete_runs_and_files
 
 
@@ -13,6 +13,7 @@ Examples:
 @click.argument("target", metavar="CONFIG|RUN|MODEL.h5", shell_complete=complete_runs_and_files)
 @set_option
 @allow_code_option
+@max_memory_option
 def command(target, overrides):
     """Print the layers, output shapes and parameter counts (Keras's model.summary()) of a spec,
     run folder or model file. No data is read."""

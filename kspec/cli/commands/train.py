@@ -3,7 +3,7 @@ import sys
 
 import click
 
-from kspec.cli.commands._common import allow_code_option, echo_json, progress_option, set_option
+from kspec.cli.commands._common import allow_code_option, echo_json, max_memory_option, progress_option, set_option
 from kspec.cli.commands._complete import complete_specs
 
 
@@ -40,6 +40,7 @@ run.json records the command, versions, seed, times and how the run ended.""")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (fit verbose 0).")
 @progress_option
 @allow_code_option
+@max_memory_option
 def command(config, run_dir, overrides, init_weights, resume, checkpoint_every, no_nan_check, quiet, progress):
     """Train the model that CONFIG describes, or continue the run RUN (--resume).
 

@@ -1,7 +1,8 @@
 """``kspec validate CONFIG...``: check specs without training."""
 import click
 
-from kspec.cli.commands._common import allow_code_option, echo_json, print_warnings, set_option
+from kspec.cli.commands._common import (allow_code_option, echo_json, max_memory_option, print_warnings,
+                                           set_option)
 from kspec.cli.commands._complete import complete_specs
 
 
@@ -17,6 +18,7 @@ Examples:
 @click.option("--data", "check_data", is_flag=True,
               help="Also read the data and check it against the model (shapes, dtypes, NaN/inf, labels).")
 @allow_code_option
+@max_memory_option
 @click.option("--json", "as_json", is_flag=True,
               help="Print the report as JSON, one object per spec (one line each): {file, ok, errors, "
                    "warnings, ...}; errors and warnings are {file, line, col, severity, message, hint}.")
@@ -79,6 +81,12 @@ def _validate_one(config, overrides, check_data, as_json, several):
                    f"{r[3]:>{widths[3]}}".rstrip())
     click.echo(f"  total params: {report['total_params']:,} "
                f"(trainable {report['trainable_params']:,})")
+    mem = report.get("memory")
+    if mem:
+        from kspec.backend.memory import format_size
+        click.echo(f"  memory: {format_size(mem['weights'])} of weights; training about "
+                   f"{format_size(mem['training'])} + {format_size(mem['activations_per_batch'])} of "
+                   f"activations per batch of {mem['batch_size']}")
     if report.get("data"):
         click.echo("  data: ok (" + ", ".join(f"{k} {v:,} samples" for k, v in report["data"].items()) + ")")
     return 0
