@@ -20,7 +20,7 @@ from typing import NamedTuple
 from kspec.errors import KspecError
 from kspec.run_files import (LoadedRun, is_model_target, jsonable, load_run, new_run_dir, read_input)
 
-__all__ = ["train", "evaluate", "evaluation_inputs", "predict", "summary", "validate", "load_run", "read_input",
+__all__ = ["train", "evaluate", "evaluation_inputs", "predict", "export", "summary", "validate", "load_run", "read_input",
            "to_classes", "load_spec", "build", "load_data", "check_inputs", "check_finite", "non_finite_rows",
            "RunResult", "LoadedRun", "jsonable"]
 
@@ -143,23 +143,34 @@ def train(config=None, run_dir=None, overrides=(), init_weights=None, verbose=No
             stream.write(f"{folder}: the run is finished ({record['status']}, {record.get('epochs_done')} "
                          f"epochs); nothing to resume\n")
             return life.finished_result(folder, RunResult)
+        if spec.get("stages"):
+            from kspec.spec import SpecError
+            raise SpecError(_plain_diagnostic(f"--resume: {folder} has stages, which kspec does not resume yet",
+                                              hint="train it anew"))
     else:
         doc, spec = load_spec(config, overrides)
         if spec["seed"] is None:
             spec["seed"] = int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF
     model = build_model(spec, doc)
     compile_model(model, spec, doc)
-    weights = os.path.abspath(init_weights) if init_weights else spec["model"].get("weights")
     if init_weights:
-        spec["model"]["weights"] = weights
-    if weights:
-        from kspec.io import load_weights
+        spec["model"]["weights"] = {"path": os.path.abspath(init_weights), "by_name": False,
+                                    "skip_mismatch": False}
+    loaded = ()
+    if spec["model"].get("weights"):
         with _located(doc, ("model", "weights") if not init_weights else None):
-            load_weights(model, weights)
+            quiet = (verbose if verbose is not None else spec["fit"].get("verbose", 1)) == 0
+            loaded = _load_initial_weights(model, spec["model"]["weights"], stream, not quiet)
     make_callbacks(spec, doc)  # checked before any data is read
+    if spec.get("stages"):
+        from kspec.spec.transfer import check_stages
+        check_stages(model, spec, doc)
     preprocessor, splits = load_data(spec, doc)
     from kspec.spec.consistency import check_data
     check_data(model, spec, doc, splits)  # shapes, dtypes, NaN/inf, label range: before any file is written
+    from kspec.spec.transfer import adapt_layers
+    with _located(doc, ("data", "train")):
+        adapt_layers(model, splits["train"][0], skip=loaded)  # Normalization: statistics of the training split
     _print_warnings(doc, stream)
 
     folder = folder if resume else new_run_dir(run_dir, spec["name"])
@@ -215,6 +226,32 @@ def _open_resume(config, run_dir, overrides, init_weights):
             f"--resume: the spec differs from the run's in {', '.join(sorted(set(changed)))}",
             hint=f"a resumed run keeps its spec ({path}); train anew to change it"))
     return folder, doc, spec, record
+
+
+def _load_initial_weights(model, entry, stream, report):
+    """``model.weights`` (``{path, by_name, skip_mismatch}``): load, then report on ``stream`` which
+    layers took weights from the file and which were skipped (always shown) or kept (when ``report``)."""
+    import warnings
+
+    from kspec.io import ModelFileWarning, load_weights
+
+    path = entry["path"] if isinstance(entry, dict) else entry
+    options = entry if isinstance(entry, dict) else {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ModelFileWarning)
+        done = load_weights(model, path, by_name=options.get("by_name", False),
+                            skip_mismatch=options.get("skip_mismatch", False))
+    skipped = [str(w.message).removeprefix(f"{path}: ").removesuffix("; skipped")
+               for w in caught if issubclass(w.category, ModelFileWarning)]
+    for w in caught:
+        if not issubclass(w.category, ModelFileWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    lines = done.lines(path) if report or done.kept or done.partial else []
+    lines += [f"  skipped: {message}" for message in skipped]
+    if lines:
+        stream.write("".join(f"kspec: {line}\n" for line in lines))
+        stream.flush()
+    return done.loaded
 
 
 def load_data(spec, doc=None):
@@ -410,6 +447,33 @@ def non_finite_rows(outputs):
     return [] if rows is None else np.flatnonzero(rows).tolist()
 
 
+def export(target, path, overwrite=False):
+    """Write a trained model (a run folder or a model file) as ``path``: Keras 3's native ``.keras`` or a
+    legacy whole-model ``.h5``, both loadable by Keras with compile. The run's spec and preprocessing
+    state go inside too (paths relative to the new file), so the file alone serves predict and evaluate.
+    Returns ``path``."""
+    from kspec.io import ModelFileError
+
+    path = os.fspath(path)
+    if not path.lower().endswith((".keras", ".h5", ".hdf5")):
+        raise ModelFileError("unknown model file type", path,
+                             hint="name it *.keras (Keras 3's native format) or *.h5 (legacy HDF5)")
+    if os.path.exists(path) and not overwrite:
+        raise ModelFileError("exists already", path, hint="choose another name, or overwrite it with --force")
+    if os.path.isdir(path):
+        raise ModelFileError("is a folder", path)
+    from kspec.run_files import save_run_model
+
+    run = load_run(target)
+    folder, filename = os.path.split(os.path.abspath(path))
+    if run.spec is None:
+        from kspec.io import save_model
+        save_model(run.model, path)
+    else:
+        save_run_model(run.model, run.spec, run.preprocessor, folder, filename)
+    return path
+
+
 def to_classes(probabilities):
     """Class ids from model outputs: argmax over the last axis, or ``p > 0.5`` for one unit."""
     import numpy as np
@@ -439,6 +503,9 @@ def validate(config, overrides=(), data=False):
     doc, spec, model = build(config, overrides)
     from kspec.spec.compiler import make_callbacks
     make_callbacks(spec, doc)
+    if spec.get("stages"):
+        from kspec.spec.transfer import check_stages
+        check_stages(model, spec, doc)
     checked = None
     if data:
         from kspec.spec.consistency import check_data

@@ -140,14 +140,22 @@ def write_code(spec, folder):
 
 
 def write_history(history, path):
-    """``history.csv``: one row per epoch, ``epoch`` first, then the keys in Keras's order."""
-    keys = list(history.history)
-    rows = zip(history.epoch, *(history.history[k] for k in keys))
+    """``history.csv``: one row per epoch, ``epoch`` first, then the keys in Keras's order. Given a list
+    of histories (a spec's first fit, then its ``stages``), every epoch of every stage in order, numbered
+    on, with a ``stage`` column (0 for the first fit)."""
+    histories = history if isinstance(history, list) else [history]
+    keys = list(dict.fromkeys(k for h in histories for k in h.history))
+    staged = isinstance(history, list)
     with _replacing(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["epoch"] + keys)
-        for row in rows:
-            writer.writerow([row[0]] + [_csv_number(v) for v in row[1:]])
+        writer.writerow(["epoch"] + (["stage"] if staged else []) + keys)
+        n = 0
+        for stage, h in enumerate(histories):
+            for i, epoch in enumerate(h.epoch):
+                values = [h.history[k][i] if k in h.history else "" for k in keys]
+                writer.writerow([n if staged else epoch] + ([stage] if staged else [])
+                                + [_csv_number(v) for v in values])
+                n += 1
 
 
 def non_finite_weights(model):

@@ -73,9 +73,16 @@ def run_training(model, spec, doc, preprocessor, splits, folder, session, stream
             if "validation" in splits:
                 fit_args["validation_data"] = splits["validation"]
             history = model.fit(x, y, callbacks=callbacks, stream=stream, **fit_args)
+            if spec.get("stages"):  # fine-tuning stages (kspec.spec.transfer); the run's checkpoints stop here
+                from kspec.spec.transfer import run_stages
+                histories = [history] + run_stages(model, spec, doc, splits, folder, verbose, stream,
+                                                   list(extra_callbacks))
+                write_history(histories, os.path.join(folder, HISTORY_FILE))
+                history = _joined(histories)
             check_finite_weights(model, os.path.join(folder, "model.h5"), "not saved")
             save_run_model(model, spec, preprocessor, folder)
-            write_history(history, os.path.join(folder, HISTORY_FILE))
+            if not spec.get("stages"):
+                write_history(history, os.path.join(folder, HISTORY_FILE))
             metrics = {}
             if "test" in splits:
                 xt, yt = splits["test"]
@@ -109,6 +116,15 @@ def run_training(model, spec, doc, preprocessor, splits, folder, session, stream
             if os.path.isdir(folder):
                 release_lock(folder)
     return result_type(folder, {k: list(v) for k, v in history.history.items()}, metrics)
+
+
+def _joined(histories):
+    """One History-like object whose lists run through every stage."""
+    from types import SimpleNamespace
+
+    keys = list(dict.fromkeys(k for h in histories for k in h.history))
+    joined = {k: [v for h in histories for v in h.history.get(k, [None] * len(h.epoch))] for k in keys}
+    return SimpleNamespace(history=joined, epoch=list(range(sum(len(h.epoch) for h in histories))))
 
 
 def _position(model):

@@ -24,15 +24,16 @@ from kspec.spec.compiler import fit_arguments, make_callbacks
 from kspec.testing import run_layer_test
 
 
-def case(args=None, input=None, dtype="float32", labels="real", refused=None, harness=None):
+def case(args=None, input=None, dtype="float32", labels="real", refused=None, harness=None, adapted=False):
     """One name's case. ``args``: spec-form arguments that differ from the defaults (required ones
     included). Layers: ``input``, the full input shape (batch first; a list of shapes for several
     inputs) and its ``dtype``. Losses and metrics: ``labels``, the kind of y they need (real,
     positive, binary, onehot or sparse). ``refused``: a regex of the spec error that its spec form
     gets where Keras cannot use it there either (an activation that needs arguments). ``harness``:
-    extra arguments of ``run_layer_test``."""
+    extra arguments of ``run_layer_test``. ``adapted``: the layer's weights are statistics set by
+    ``adapt()`` (Normalization), which training leaves alone."""
     return {"args": dict(args or {}), "input": input, "dtype": dtype, "labels": labels, "refused": refused,
-            "harness": dict(harness or {})}
+            "harness": dict(harness or {}), "adapted": adapted}
 
 
 SEQ, IMG = (2, 4, 3), (2, 4, 4, 2)
@@ -65,6 +66,18 @@ CASES = {
         "SpatialDropout1D": case({"rate": 0.5, "seed": 1}, input=SEQ),
         "SpatialDropout2D": case({"rate": 0.5, "seed": 1}, input=IMG),
         "GaussianNoise": case({"stddev": 0.1, "seed": 1}, input=(2, 4)),
+        # preprocessing and augmentation (tests/test_layers_preprocessing.py has their Keras goldens)
+        "Rescaling": case({"scale": 0.5, "offset": 1.0}, input=(2, 4)),
+        "Resizing": case({"height": 3, "width": 5, "interpolation": "bicubic"}, input=IMG),
+        "CenterCrop": case({"height": 3, "width": 2}, input=IMG),
+        "Normalization": case({"mean": [1.0, 2.0], "variance": [4.0, 9.0], "invert": True}, input=IMG, adapted=True),
+        "RandomFlip": case({"mode": "horizontal", "seed": 1}, input=IMG),
+        "RandomRotation": case({"factor": 0.2, "fill_mode": "constant", "seed": 1}, input=IMG),
+        "RandomZoom": case({"height_factor": 0.2, "width_factor": [-0.1, 0.3], "seed": 1}, input=IMG),
+        "RandomTranslation": case({"height_factor": 0.2, "width_factor": 0.1, "fill_mode": "wrap", "seed": 1},
+                                  input=IMG),
+        "RandomContrast": case({"factor": [0.2, 0.3], "value_range": [-5, 5], "seed": 1}, input=IMG),
+        "RandomCrop": case({"height": 3, "width": 3, "seed": 1}, input=IMG),
         "BatchNormalization": case({"momentum": 0.9, "epsilon": 0.01, "center": False}, input=(4, 3)),
         "LayerNormalization": case({"epsilon": 0.01, "scale": False}, input=SEQ),
         "MaxPooling1D": case({"pool_size": 2, "strides": 1}, input=(2, 5, 3)),
@@ -366,7 +379,8 @@ def _spec_form_trains(kind, name, form, tmp_path):
             (layer,) = [lay for lay in model.layers if type(lay).__name__ != "InputLayer"]
             assert type(layer) is registry.lookup("layer", name), f"built {type(layer).__name__}"
         after = model.get_weights()
-        assert all(not np.array_equal(b, a) for b, a in zip(before, after)), "every weight moves in training"
+        if not c["adapted"]:
+            assert all(not np.array_equal(b, a) for b, a in zip(before, after)), "every weight moves in training"
     elif kind in ("activation", "initializer", "regularizer", "constraint"):
         units = 4 if name != "glu" else 4
         _, before, _ = _train(_dense_model(kind, entry, units), mse, x, rng.standard_normal((4, units // (

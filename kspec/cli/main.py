@@ -17,7 +17,7 @@ import sys  # noqa: E402
 import click  # noqa: E402
 
 from kspec import __version__
-from kspec.cli.commands import evaluate, predict, schema, summary, sweep, train, validate
+from kspec.cli.commands import evaluate, export, predict, schema, summary, sweep, train, validate
 from kspec.errors import EXIT_ERROR, EXIT_INTERNAL, EXIT_USAGE, KspecError  # noqa: F401 (EXIT_USAGE: re-exported)
 
 EXIT_INTERRUPTED = 130
@@ -98,6 +98,7 @@ Examples:
   kspec evaluate runs/iris
   cat configs/data/iris_test.csv | kspec predict runs/iris - --classes | sort | uniq -c
   kspec validate my.yaml --data                  # every mistake at once, FILE:LINE:COL
+  kspec export runs/iris iris.keras              # a file Keras 3 opens with load_model
 
 Exit status: 0 ok, 1 runtime/data/model-file error (or a NaN in training), 2 usage or spec error,
 70 internal error (a bug in kspec), 130 Ctrl-C, 141 stdout closed by its reader, 143 SIGTERM.
@@ -113,7 +114,7 @@ def cli():
 
 
 for _command in (train.command, evaluate.command, predict.command, summary.command, validate.command,
-                 schema.command, sweep.command):
+                 schema.command, sweep.command, export.command):
     cli.add_command(_command)
 
 # The workbench around a run (plot, plot-model, compare, init, list, explain).

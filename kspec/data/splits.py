@@ -10,7 +10,8 @@ from kspec.data.readers import detect_format, read_array_file
 from kspec.data.tables import encode_labels
 
 # The keys a data entry may have.
-SOURCE_KEYS = ("dataset", "split", "path", "x", "y", "header", "label_column", "delimiter", "format")
+SOURCE_KEYS = ("dataset", "split", "path", "x", "y", "header", "label_column", "delimiter", "format", "classes",
+               "limit_per_class", "relabel")
 _KEYED = ("npz", "h5")  # formats that hold named arrays
 
 
@@ -74,7 +75,7 @@ def load_split(source, base_dir=".", *, classes=None, reads=None):
         if "split" not in source:
             raise DataError(f"dataset {source['dataset']} needs a split", hint="add split: train or test")
         x, y = load_dataset(source["dataset"], source["split"])
-        return Split(x, y, class_names(source["dataset"]))
+        return select_classes(Split(x, y, class_names(source["dataset"])), source)
     opts = {k: source[k] for k in ("header", "label_column", "delimiter") if k in source}
     fmt = source.get("format")
     reads = None if opts else reads  # table options describe a table, whatever the steps take
@@ -100,7 +101,59 @@ def load_split(source, base_dir=".", *, classes=None, reads=None):
                         hint="e.g. {path: data/iris.csv, label_column: species}")
     y, found = _labels(y, found, classes)
     _check(x, y)
-    return Split(x, y, found)
+    return select_classes(Split(x, y, found), source)
+
+
+def select_classes(split, source):
+    """The samples of some classes only, and at most ``limit_per_class`` of each (the first ones, in file
+    order): a data entry's ``classes: [0, 1, 2]`` (label ids, or names where the labels have names),
+    ``limit_per_class: 50`` and ``relabel: true`` (number the kept classes 0, 1, ... in the listed order,
+    e.g. for a new head on another task)."""
+    keep, limit, relabel = source.get("classes"), source.get("limit_per_class"), source.get("relabel", False)
+    if keep is None and limit is None:
+        if relabel:
+            raise DataError("relabel needs classes (the classes to keep, in their new order)")
+        return split
+    hint = "e.g. classes: [0, 1, 2], limit_per_class: 100, relabel: true"
+    if keep is not None and (not isinstance(keep, list) or not keep or not all(
+            isinstance(c, (int, str)) and not isinstance(c, bool) for c in keep) or len(set(keep)) != len(keep)):
+        raise DataError(f"classes must be a non-empty list of distinct label ids or names, found {keep!r}", hint=hint)
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise DataError(f"limit_per_class must be a positive integer, found {limit!r}", hint=hint)
+    if not isinstance(relabel, bool):
+        raise DataError(f"relabel must be true or false, found {relabel!r}", hint=hint)
+    x, y = split
+    names = split.classes
+    labels = None if y is None or isinstance(y, dict) else np.asarray(y)
+    if labels is not None and labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels is None or labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise DataError("selecting by class needs one integer class label per sample",
+                        hint="classes/limit_per_class work on class labels (before the y steps, e.g. one_hot)")
+    ids = sorted(set(labels.tolist())) if keep is None else [_class_id(c, names) for c in keep]
+    rows = []
+    for c in ids:
+        found = np.flatnonzero(labels == c)
+        if not len(found):
+            raise DataError(f"class {c!r} has no samples in this data", hint=f"its labels are {sorted(set(labels.tolist()))}")
+        rows.append(found if limit is None else found[:limit])
+    rows = np.sort(np.concatenate(rows))
+    x = {k: v[rows] for k, v in x.items()} if isinstance(x, dict) else x[rows]
+    y = labels[rows]
+    if relabel:
+        y = np.searchsorted(np.asarray(ids)[np.argsort(ids)], y)
+        y = np.argsort(ids)[y].astype(labels.dtype)
+        names = [names[c] if names is not None and 0 <= c < len(names) else str(c) for c in ids]
+    return Split(x, y, names)
+
+
+def _class_id(value, names):
+    if isinstance(value, int):
+        return value
+    if names is not None and value in names:
+        return names.index(value)
+    raise DataError(f"unknown class {value!r}" + (f"; the classes are {names}" if names else ""),
+                    hint="give label ids (integers) or the class names")
 
 
 def pick_array(data, key=None, name=None):

@@ -85,7 +85,7 @@ def save_weights_to_group(model, group, path=None):
     group.attrs["keras_version"] = KERAS_VERSION.encode("utf8")
     for layer in sorted(layers, key=lambda layer: layer.name):
         layer_group = group.create_group(layer.name)
-        weights = layer.weights
+        weights = legacy_weights(layer)
         weight_names = [keras_weight_path(model, w) for w in weights]
         write_strings(layer_group, "weight_names", weight_names)
         for name, weight in zip(weight_names, weights):
@@ -196,7 +196,8 @@ def _spec_value(text):
 
 
 def load_weights_from_group(model, group, path, by_name=False, skip_mismatch=False):
-    """Assign weights from a legacy weights group (a ``/model_weights`` group or a weights-only root)."""
+    """Assign weights from a legacy weights group (a ``/model_weights`` group or a weights-only root);
+    returns the variables assigned."""
     saved = []  # (file layer name, [arrays]) for layers with weights
     for name in read_strings(group, "layer_names"):
         layer_group = group.get(name)
@@ -214,6 +215,7 @@ def load_weights_from_group(model, group, path, by_name=False, skip_mismatch=Fal
         raise ModelFileError("the file has top-level model weights, which a kspec model does not have", path)
     for variable, value in plan:
         variable.assign(value)
+    return [variable for variable, _ in plan]
 
 
 def _plan_by_order(model, saved, path, skip_mismatch):
@@ -252,7 +254,7 @@ def _plan_by_name(model, saved, path, skip_mismatch):
 
 def _match_shapes(layer, file_name, values, path, skip_mismatch):
     plan = []
-    for i, (weight, value) in enumerate(zip(layer.weights, values)):
+    for i, (weight, value) in enumerate(zip(legacy_weights(layer), values)):
         if tuple(weight.shape) == tuple(value.shape):
             plan.append((weight, value))
             continue
@@ -262,6 +264,13 @@ def _match_shapes(layer, file_name, values, path, skip_mismatch):
             raise ModelFileError(message, path, hint="the file was saved from a different architecture")
         warnings.warn(f"{path}: {message}; skipped", ModelFileWarning, stacklevel=5)
     return plan
+
+
+def legacy_weights(layer):
+    """A layer's weights in the legacy files' order, Keras's ``_legacy_weights``: trainable, then
+    non-trainable (for a nested model: over all its layers, so an unfrozen base lists every kernel before
+    any moving statistic)."""
+    return list(layer.trainable_weights) + list(layer.non_trainable_weights)
 
 
 def _names(names):

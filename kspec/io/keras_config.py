@@ -65,37 +65,90 @@ def _legacy_entry(entry):
 
 
 def training_config(model):
-    """Keras's ``training_config`` for a compiled model (None when not compiled).
+    """Keras's ``training_config`` for a compiled model (None when not compiled), as a legacy ``.h5``
+    holds it: losses and metrics with arguments as ``{"class_name", "config"}`` (never the spec's one-key
+    shorthand), the optimizer under ``optimizer_config``.
 
     ``run_eagerly``, ``steps_per_execution`` and ``jit_compile`` have no kspec counterpart; they hold the
     values Keras 3 writes by default on JAX, and Keras ignores them on load.
     """
-    if not getattr(model, "compiled", False) or model.optimizer is None:
+    config = _compile_entries(model, legacy=True)
+    if config is None:
         return None
-    args = model.compile_args
-    config = {"loss": _loss_for_file(serialize(args.get("loss"))),
-              "loss_weights": serialize(args.get("loss_weights")),
-              "metrics": serialize(args.get("metrics")),
-              "weighted_metrics": serialize(args.get("weighted_metrics")),
-              "run_eagerly": False, "steps_per_execution": 1, "jit_compile": True}
     optimizer = model.optimizer
     config["optimizer_config"] = {"class_name": keras_class_name(optimizer),
                                   "config": serialize(optimizer.get_config())}
     return config
 
 
-def _loss_for_file(loss):
-    """Loss names as Keras 3 can read them back: its .h5 loader fails on aliases such as "mse", "mae",
-    "kld" or "logcosh" (checked with 3.15.1), so an alias is written as the canonical name of what it
-    stands for ("mean_squared_error", "LogCosh")."""
-    if isinstance(loss, str):
-        target = registry.lookup("loss", loss)
-        return (registry.name_of("loss", target) if target is not None else None) or loss
-    if isinstance(loss, list):
-        return [_loss_for_file(v) for v in loss]
-    if isinstance(loss, dict) and "class_name" not in loss:
-        return {k: _loss_for_file(v) for k, v in loss.items()}
-    return loss
+def compile_config(model):
+    """Keras 3's ``compile_config`` of a ``.keras`` file's ``config.json`` (None when not compiled): the
+    optimizer and the loss and metric objects serialized with ``module`` and ``registered_name``."""
+    config = _compile_entries(model, legacy=False)
+    if config is None:
+        return None
+    optimizer = model.optimizer
+    return {"optimizer": {"module": "keras.optimizers", "class_name": keras_class_name(optimizer),
+                          "config": serialize(optimizer.get_config()), "registered_name": None}, **config}
+
+
+def _compile_entries(model, legacy):
+    if not getattr(model, "compiled", False) or model.optimizer is None:
+        return None
+    args = model.compile_args
+    names = list(getattr(model, "output_names", None) or [])
+    return {"loss": _keras_objects(args.get("loss"), "loss", names, legacy),
+            "loss_weights": serialize(args.get("loss_weights")),
+            "metrics": _keras_objects(args.get("metrics"), "metric", names, legacy),
+            "weighted_metrics": _keras_objects(args.get("weighted_metrics"), "metric", names, legacy),
+            "run_eagerly": False, "steps_per_execution": 1, "jit_compile": True}
+
+
+def _keras_objects(value, kind, names, legacy, top=True):
+    """A compile argument (a name, an object, the spec's ``{ClassName: {arguments}}``, or lists and dicts
+    by output name of these) in the form Keras deserializes. Loss names are written canonically: Keras's
+    .h5 loader fails on aliases such as "mse" or "kld" (checked with 3.15.1)."""
+    from kspec.models.compile_utils import _is_object_form
+
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if kind != "loss":
+            return value
+        target = registry.lookup("loss", value)
+        return (registry.name_of("loss", target) if target is not None else None) or value
+    if isinstance(value, (list, tuple)):
+        return [_keras_objects(v, kind, names, legacy, top=False) for v in value]
+    if isinstance(value, dict):
+        if not top or _is_object_form(value, names, kind):  # one object (inside a list: always)
+            return _object_config(_instantiate(kind, value), legacy)
+        return {k: _keras_objects(v, kind, names, legacy, top=False) for k, v in value.items()}
+    if hasattr(value, "get_config"):
+        return _object_config(value, legacy)
+    return serialize(value)
+
+
+def _instantiate(kind, value):
+    from kspec import losses, metrics  # here, not at the top: reading a model file needs neither
+
+    return losses.get(value) if kind == "loss" else metrics.get(value)
+
+
+def _object_config(obj, legacy):
+    """``{"module", "class_name", "config", "registered_name"}`` (``{"class_name", "config"}`` for a legacy
+    .h5) for a Loss or Metric object; a function-backed loss is its name."""
+    if not hasattr(obj, "get_config"):
+        return serialize(obj)
+    from kspec.losses.loss import LossFunctionWrapper
+
+    if type(obj) is LossFunctionWrapper:  # a plain loss function: Keras stores its name
+        name = getattr(obj, "name", None)
+        target = registry.lookup("loss", name) if isinstance(name, str) else None
+        return (registry.name_of("loss", target) if target is not None else None) or name
+    config = serialize(obj)
+    if legacy:
+        return {"class_name": config["class_name"], "config": config["config"]}
+    return config
 
 
 # -- reading: models (kspec.models.config rebuilds them; here the errors get the file's path) ---------------
@@ -117,12 +170,14 @@ def layer_from_config(entry, path=None):
 
 # -- reading: compile arguments ----------------------------------------------------------------------------
 def compile_args(config, path=None):
-    """``model.compile`` keyword arguments from a Keras 2 or 3 ``training_config``."""
+    """``model.compile`` keyword arguments from a Keras 2 or 3 ``training_config`` (legacy ``.h5``) or a
+    ``compile_config`` (``.keras``)."""
     if not isinstance(config, dict):
         raise ModelFileError("training_config is not a JSON object", path)
-    if not config.get("optimizer_config"):
-        raise ModelFileError("training_config has no optimizer_config", path)
-    return {"optimizer": optimizer_from_config(config["optimizer_config"], path),
+    optimizer = config.get("optimizer_config") or config.get("optimizer")  # .h5 / .keras
+    if not optimizer:
+        raise ModelFileError("the compile configuration has no optimizer", path)
+    return {"optimizer": optimizer_from_config(optimizer, path),
             "loss": config.get("loss"),
             "metrics": _metrics(config.get("metrics")),
             "weighted_metrics": _metrics(config.get("weighted_metrics")),

@@ -31,24 +31,30 @@ def save_weights(model, path):
     """Write ``model``'s weights (and optimizer state when compiled) as Keras 3 ``.weights.h5``."""
     require_built(model, path)
     with atomic_h5(path) as f:
-        f.create_group("vars").attrs["name"] = model.name
-        for group_path, name, weights in _entries(model):
-            group = f.create_group(group_path)
-            group.attrs["name"] = name
-            for i, weight in enumerate(weights):
-                write_array(group, str(i), backend.to_numpy(weight.data))
-        if _compiled(model):
-            group = f.create_group("optimizer/vars")
-            group.attrs["name"] = model.optimizer.name
-            for i, (_, value) in enumerate(optimizer_state.keras_weights(model)):
-                write_array(group, str(i), value)
+        write_weights(model, f)
 
 
-def load_weights(model, f, path, skip_mismatch=False):
+def write_weights(model, f, include_optimizer=True):
+    """Write the ``.weights.h5`` layout into the open (empty) HDF5 file ``f``."""
+    f.create_group("vars").attrs["name"] = model.name
+    for group_path, name, weights in _entries(model):
+        group = f.create_group(group_path)
+        group.attrs["name"] = name
+        for i, weight in enumerate(weights):
+            write_array(group, str(i), backend.to_numpy(weight.data))
+    if include_optimizer and _compiled(model):
+        group = f.create_group("optimizer/vars")
+        group.attrs["name"] = model.optimizer.name
+        for i, (_, value) in enumerate(optimizer_state.keras_weights(model)):
+            write_array(group, str(i), value)
+
+
+def load_weights(model, f, path, skip_mismatch=False, optimizer=True):
     """Assign weights from an open Keras 3 ``.weights.h5``; the optimizer state too when compiled.
 
     A layer whose weight count or shapes do not fit raises (or, with ``skip_mismatch``, is skipped with a
-    warning, as Keras does); nothing is assigned unless everything else fits.
+    warning, as Keras does); nothing is assigned unless everything else fits. Returns the variables
+    assigned.
     """
     require_built(model, path)
     plan = []
@@ -74,6 +80,13 @@ def load_weights(model, f, path, skip_mismatch=False):
             raise ModelFileError(problem, path, hint="the file was saved from a different architecture")
     for variable, value in plan:
         variable.assign(value)
+    if optimizer:
+        load_optimizer(model, f, path)
+    return [variable for variable, _ in plan]
+
+
+def load_optimizer(model, f, path):
+    """Restore the optimizer state stored under ``optimizer/vars`` into a compiled ``model``."""
     group = f.get("optimizer/vars")
     if _compiled(model) and isinstance(group, h5py.Group):
         arrays = [read_array(group, str(i), path) for i in range(len(group.keys()))]

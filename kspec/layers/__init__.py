@@ -45,6 +45,10 @@ from kspec.layers.embedding import Embedding, Masking  # noqa: E402
 from kspec.layers.recurrent import GRU, LSTM, SimpleRNN  # noqa: E402
 from kspec.layers.wrappers import Bidirectional, TimeDistributed  # noqa: E402
 from kspec.layers.merge import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract  # noqa: E402
+from kspec.layers import augmentation, preprocessing  # noqa: F401,E402  (registers)
+from kspec.layers.preprocessing import CenterCrop, Normalization, Rescaling, Resizing  # noqa: E402
+from kspec.layers.augmentation import (RandomContrast, RandomCrop, RandomFlip, RandomRotation,  # noqa: E402
+                                       RandomTranslation, RandomZoom)
 
 
 def __getattr__(name):

@@ -120,6 +120,8 @@ def expected_type(param):
         return "int"
     if ann in (float, "float"):
         return "float"
+    if isinstance(ann, str) and "|" in ann:  # e.g. "int | list | None": an axis or a list of axes
+        return "ints" if {p.strip() for p in ann.split("|")} <= {"int", "list", "None"} else None
     default = param.default
     if default is _EMPTY or default is None:
         return None
@@ -147,7 +149,7 @@ def check(cls, name, value, param):
     want = expected_type(param)
     if kind in NUMERIC and want not in ("float", "int"):
         want = "float"
-    if value is None and (param is None or param.default is None or kind in (
+    if value is None and (param is None or param.default is None or "None" in str(param.annotation) or kind in (
             "positive_or_null", "positive_ints_or_null", "seed", "name", "data_format")):
         return value, None
     if kind in INTEGRAL or (want in ("int", "ints") and _integral_name(name)):

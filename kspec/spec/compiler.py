@@ -55,6 +55,9 @@ def _build_model(spec, doc):
     if model_spec.get("inputs") is not None:  # a graph model
         from kspec.spec.graph import build_graph
         return build_graph(spec, doc)
+    if any("load" in entry for entry in model_spec["layers"] if entry):  # a saved model inside
+        from kspec.spec.transfer import build_chain
+        return build_chain(spec, doc)
     with _captured(doc, ("model",)):
         model = Sequential(name=model_spec.get("name"))
     if model_spec.get("input_shape") is not None:

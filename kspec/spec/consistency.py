@@ -41,7 +41,7 @@ def _outputs(model, spec):
     for name, shape in zip(names, shapes):
         path = ("model",)
         for i, entry in enumerate(model_spec["layers"]):
-            args = entry.get("name") if "apply" in entry else next(iter(entry.values())).get("name")
+            args = entry.get("name") if "apply" in entry or "load" in entry else next(iter(entry.values())).get("name")
             if args == name:
                 path = ("model", "layers", i)
         out.append((name, path, tuple(shape)))

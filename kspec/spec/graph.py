@@ -99,9 +99,8 @@ class _GraphResolver:
         outputs = self.outputs(value, layers)
         if len(self.r.errors) == errors_before:  # after other errors, "never used" would only add noise
             self.unused(outputs)
-        weights = value.get("weights")
-        if weights is not None:
-            weights = self.r.file_path(weights, path + ("weights",), must_exist=True)
+        from kspec.spec.transfer import resolve_weights
+        weights = resolve_weights(self.r, value.get("weights"), path + ("weights",))
         name = value.get("name")
         if name is not None and not isinstance(name, str):
             self.err(path + ("name",), "model.name must be a string")
@@ -149,6 +148,8 @@ class _GraphResolver:
     def entry(self, entry, path, previous, entries, index):
         if isinstance(entry, dict) and "apply" in entry:
             return self.apply(entry, path, previous, entries, index)
+        if isinstance(entry, dict) and "load" in entry:
+            return self.load(entry, path, previous, entries, index)
         args, cls_key = {}, None
         if isinstance(entry, dict) and len(entry) == 1:
             cls_key, args = next(iter(entry.items()))
@@ -210,6 +211,21 @@ class _GraphResolver:
         count = self.auto.get(base, 0)
         self.auto[base] = count + 1
         return base if count == 0 else f"{base}_{count}"
+
+    def load(self, entry, path, previous, entries, index):
+        """A saved model as one layer: ``{load, name, input, until, trainable, training}``."""
+        from kspec.spec.transfer import resolve_load
+
+        resolved = resolve_load(self.r, entry, path, extra_keys=("input",))
+        if resolved is None or not isinstance(resolved["name"], str) or not resolved["name"]:
+            return None
+        name = resolved["name"]
+        resolved["input"] = self.references(entry.get("input"), path + ("input",), path, previous, "input" in entry,
+                                            entries, index, f"load {name!r}")
+        self.define(name, path + ("name",))
+        self.layer_names[name] = path
+        self.calls[name] = 1
+        return resolved
 
     def apply(self, entry, path, previous, entries, index):
         self.r.unknown_keys(entry, path, APPLY_KEYS, "apply entry",
@@ -298,7 +314,7 @@ class _GraphResolver:
 
 def _entry_name(entry):
     """The name an unresolved entry defines (for messages about forward references), if it says one."""
-    if isinstance(entry, dict) and "apply" in entry:
+    if isinstance(entry, dict) and ("apply" in entry or "load" in entry):
         return entry.get("name")
     if isinstance(entry, dict) and len(entry) == 1:
         args = next(iter(entry.values()))
@@ -307,7 +323,7 @@ def _entry_name(entry):
 
 
 def _output_name(resolved):
-    if "apply" in resolved:
+    if "apply" in resolved or "load" in resolved:
         return resolved["name"]
     (_, args), = resolved.items()
     return args["name"]
@@ -327,11 +343,25 @@ def build_graph(spec, doc=None):
         tensors[name] = Input(shape=tuple(inp["shape"]), dtype=inp["dtype"], name=name)
     for i, entry in enumerate(model_spec["layers"]):
         path = ("model", "layers", i)
+        call_kwargs = {}
         if "apply" in entry:
             layer, name, what = layers.get(entry["apply"]), entry["name"], f"apply {entry['apply']}"
             refs, state_refs = entry["input"], entry.get("initial_state")
             if layer is None:
                 continue  # its layer failed above
+        elif "load" in entry:
+            from kspec.spec.transfer import load_base
+            name, what, refs, state_refs = entry["name"], f"load {entry['name']!r}", entry["input"], None
+            try:
+                layer = load_base(entry)
+            except Exception as e:  # noqa: BLE001 - a model file that cannot be read: at the entry's line
+                if type(e).__name__ != "ModelFileError" and not isinstance(e, _EXPECTED):
+                    raise
+                errors.append(_diag(doc, path, f"{what}: {_message(e)}"))
+                continue
+            layers[name] = layer
+            if entry.get("training") is not None:
+                call_kwargs["training"] = entry["training"]
         else:
             (class_name, args), = entry.items()
             args = dict(args)
@@ -349,7 +379,8 @@ def build_graph(spec, doc=None):
             continue  # an input failed above
         try:
             x = [_pick(tensors, r) for r in refs] if isinstance(refs, list) else _pick(tensors, refs)
-            kwargs = {} if state_refs is None else {"initial_state": [_pick(tensors, r) for r in state_list]}
+            kwargs = dict(call_kwargs) if state_refs is None else \
+                {"initial_state": [_pick(tensors, r) for r in state_list]}
         except ValueError as e:
             errors.append(_diag(doc, path, f"{what}: {e}"))
             continue

@@ -19,7 +19,7 @@ from kspec.spec.sections import (DATA_SPLITS, DATA_STEPS, FIT_EXCLUDED,  # noqa:
 from kspec.spec.values import describe, example, is_number, plain
 from kspec.user_code import UserCodeError, is_reference
 
-SECTIONS = ("name", "seed", "data", "model", "compile", "fit", "sweep")
+SECTIONS = ("name", "seed", "data", "model", "compile", "fit", "stages", "sweep")
 MAX_SEED = 2**32 - 1  # NumPy's seeds (and Keras's set_random_seed) stop there
 MODEL_KEYS = ("input_shape", "layers", "weights", "name")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+=-]*$")
@@ -119,6 +119,9 @@ class _Resolver(SectionRules):
             "compile": self.compile(data.get("compile")),
             "fit": self.fit(data.get("fit")),
         }
+        if data.get("stages") is not None:  # fine-tuning after the first fit (kspec.spec.transfer)
+            from kspec.spec.transfer import resolve_stages
+            out["stages"] = resolve_stages(self, data.get("stages"), out["compile"], out["fit"])
         if data.get("sweep") is not None:  # only kspec sweep reads it (kspec.spec.sweep_section)
             from kspec.spec.sweep_section import resolve_sweep
             out["sweep"] = resolve_sweep(self, data["sweep"])
@@ -176,12 +179,15 @@ class _Resolver(SectionRules):
             self.err(path + ("layers",), f"model.layers must be a non-empty list of layers, found "
                                          f"{describe(layers)}")
         else:
+            from kspec.spec.transfer import is_load_entry, resolve_load
             for i, entry in enumerate(layers):
-                out_layers.append(self.layer(entry, path + ("layers", i)))
+                if is_load_entry(entry):  # a saved model as one layer
+                    out_layers.append(resolve_load(self, entry, path + ("layers", i)))
+                else:
+                    out_layers.append(self.layer(entry, path + ("layers", i)))
         input_shape = self.input_shape(value.get("input_shape"), out_layers)
-        weights = value.get("weights")
-        if weights is not None:
-            weights = self.file_path(weights, path + ("weights",), must_exist=True)
+        from kspec.spec.transfer import resolve_weights
+        weights = resolve_weights(self, value.get("weights"), path + ("weights",))
         name = value.get("name")
         if name is not None and not isinstance(name, str):
             self.err(path + ("name",), f"model.name must be a string, found {describe(name)}")
@@ -191,6 +197,8 @@ class _Resolver(SectionRules):
         path = ("model", "input_shape")
         if value is None:
             first = layers[0] if layers else None
+            if first and "load" in first:
+                return None  # the loaded model knows its input shape
             if first:
                 (cls_name, args), = first.items()
                 if cls_name == "InputLayer" or any(args.get(k) is not None for k in

@@ -161,9 +161,17 @@ def _model():
     graph_input = {"anyOf": [shape, {"type": "object", "properties": {"shape": shape, "dtype": {"type": "string"}},
                                      "required": ["shape"], "additionalProperties": False}]}
     names = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+    load = {"type": "object", "required": ["load", "name"], "additionalProperties": False,
+            "description": "a saved model (.keras, .h5 or a run folder) as one layer",
+            "properties": {"load": {"type": "string"}, "name": {"type": "string"}, "until": {"type": "string"},
+                           "trainable": {"type": "boolean"}, "training": {"type": "boolean"}, "input": names}}
     return {"type": "object", "properties": {
-        "input_shape": shape, "layers": {"type": "array", "items": _ref("layer"), "minItems": 1},
-        "weights": {"type": "string"}, "name": {"type": ["string", "null"]},
+        "input_shape": shape, "layers": {"type": "array", "items": {"anyOf": [_ref("layer"), load]}, "minItems": 1},
+        "weights": {"anyOf": [{"type": "string"}, {
+            "type": "object", "required": ["path"], "additionalProperties": False,
+            "properties": {"path": {"type": "string"}, "by_name": {"type": "boolean"},
+                           "skip_mismatch": {"type": "boolean"}}}]},
+        "name": {"type": ["string", "null"]},
         "inputs": {"type": "object", "additionalProperties": graph_input, "minProperties": 1},
         "outputs": names}, "required": ["layers"], "additionalProperties": False}
 
@@ -208,6 +216,10 @@ def build_schema(draft="07"):
             "name": {"type": "string", "pattern": "^[A-Za-z0-9_][A-Za-z0-9_.+=-]*$"},
             "seed": {"type": "integer", "minimum": 0, "maximum": 2**32 - 1},
             "data": _data(), "model": _model(), "compile": compile_, "fit": fit, "sweep": _sweep(),
+            "stages": {"type": ["array", "null"], "items": {
+                "type": "object", "additionalProperties": False,
+                "properties": {"trainable": {"type": "object", "additionalProperties": {"type": "boolean"}},
+                               "compile": {**compile_, "required": []}, "fit": fit}}},
         },
         "required": ["model", "compile"],
         "additionalProperties": False,

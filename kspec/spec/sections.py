@@ -174,10 +174,11 @@ class SectionRules:
         return value
 
     # -- compile and fit ------------------------------------------------------------------------------
-    def compile(self, value):
+    def compile(self, value, path=("compile",), base=None):
+        """The resolved ``compile`` section; with ``base`` (a resolved section), a stage's keys replace
+        those of ``base`` and the rest is kept."""
         from kspec.models import Model
 
-        path = ("compile",)
         defaults = sig.method_arguments(Model, "compile")
         value = self.mapping(value, path, "compile",
                              hint="e.g. compile: {optimizer: adam, loss: categorical_crossentropy}")
@@ -186,6 +187,9 @@ class SectionRules:
         self.unknown_keys(value, path, list(defaults), "compile")
         out = {}
         for key, default in defaults.items():
+            if base is not None and key not in value:
+                out[key] = base[key]
+                continue
             v = value.get(key, default) if key in value else plain(default)
             kpath = path + (key,)
             if key == "optimizer":
@@ -198,7 +202,7 @@ class SectionRules:
             elif key in ("metrics", "weighted_metrics"):
                 v = self.metrics(v, kpath)
             out[key] = v
-        if "loss" not in value:
+        if "loss" not in value and base is None:
             self.err(path if "compile" in (self.doc.data or {}) else (), "compile: missing key 'loss'",
                      hint="e.g. loss: categorical_crossentropy", key="compile" in (self.doc.data or {}))
         return out
@@ -259,10 +263,10 @@ class SectionRules:
                            f"(those are updated with y_true and y_pred)",
                      hint="use a metric of predictions, e.g. mean_squared_error or accuracy")
 
-    def fit(self, value):
+    def fit(self, value, path=("fit",), base=None):
+        """The resolved ``fit`` section; with ``base``, as :meth:`compile`."""
         from kspec.models import Model
 
-        path = ("fit",)
         defaults = sig.method_arguments(Model, "fit", FIT_EXCLUDED)
         value = self.mapping(value, path, "fit", hint="e.g. fit: {batch_size: 32, epochs: 10}")
         if value is None:
@@ -272,7 +276,7 @@ class SectionRules:
         for key, default in defaults.items():
             kpath = path + (key,)
             if key not in value:
-                out[key] = [] if key == "callbacks" else plain(default)
+                out[key] = base[key] if base is not None else [] if key == "callbacks" else plain(default)
                 continue
             v = value[key]
             if key == "callbacks":

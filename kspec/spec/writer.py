@@ -61,6 +61,11 @@ def rebase_paths(spec, folder):
                 elif isinstance(source.get(side), dict):
                     source[side] = {k: rel(v) for k, v in source[side].items()}
     model = spec.get("model") or {}
-    if model.get("weights"):
+    for entry in model.get("layers") or []:
+        if isinstance(entry, dict) and "load" in entry:
+            entry["load"] = rel(entry["load"])
+    if isinstance(model.get("weights"), dict):
+        model["weights"]["path"] = rel(model["weights"].get("path"))
+    elif model.get("weights"):
         model["weights"] = rel(model["weights"])
     return spec
