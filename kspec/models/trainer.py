@@ -11,7 +11,7 @@ builds logs only when a callback reads them, so the built-in path pays nothing f
 import sys
 
 from kspec import backend
-from kspec.engine import no_grad
+from kspec.engine import Tensor, no_grad
 from kspec.models import data_adapter as da
 from kspec.models.compile_utils import losses_per_output, metrics_per_output
 
@@ -145,18 +145,18 @@ class Trainer:
         for penalty in self.losses:
             total = penalty if total is None else total + penalty
         if total is None:  # nothing to compute: zero, as Keras on JAX (its other backends raise)
-            from kspec.engine import Tensor
             total = Tensor(backend.xp.zeros((), dtype=backend.floatx))
         return total
 
     def _compute_loss(self, x, y, y_pred, sample_weight, training):
         """Call :meth:`compute_loss`, passing ``training`` only to an override that takes it (as Keras)."""
-        kwargs = {"x": x, "y": y, "y_pred": y_pred, "sample_weight": sample_weight}
         if self._step_overridden("compute_loss"):
             import inspect
-            if "training" not in inspect.signature(self.compute_loss).parameters:
-                return self.compute_loss(**kwargs)
-        return self.compute_loss(**kwargs, training=training)
+            kwargs = {"x": x, "y": y, "y_pred": y_pred, "sample_weight": sample_weight}
+            if "training" in inspect.signature(self.compute_loss).parameters:
+                kwargs["training"] = training
+            return self.compute_loss(**kwargs)
+        return self.compute_loss(x, y, y_pred, sample_weight, training)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         """Update the compiled metrics with a batch; returns :meth:`get_metrics_result`."""
@@ -174,10 +174,13 @@ class Trainer:
         for spec, out, target in zip(self._outputs_spec, self._outputs_list(y_pred), self._targets_list(y)):
             if target is None:
                 continue
-            pred = out.data if hasattr(out, "data") else out
-            target = target.data if hasattr(target, "data") and hasattr(target, "requires_grad") else target
+            if isinstance(out, Tensor):
+                pred, mask = out.data, out.keras_mask
+            else:  # a custom step may pass arrays
+                pred, mask = out, None
+            if isinstance(target, Tensor):
+                target = target.data
             spec.resolve(target.shape, pred.shape)
-            mask = getattr(out, "keras_mask", None)
             for m in spec.metrics:
                 m.update_state(target, pred, mask)
             sw = sample_weight.get(spec.name) if isinstance(sample_weight, dict) else sample_weight
