@@ -10,6 +10,7 @@ import inspect
 import warnings
 
 from kspec import backend, initializers, regularizers, constraints
+from kspec.backend import comm
 from kspec.engine import Tensor, Variable, no_grad
 from kspec.registry import snake_case
 from kspec.serialization import serialize
@@ -199,7 +200,7 @@ class Layer:
         for out in outputs if isinstance(outputs, (list, tuple)) else [outputs]:
             penalty = self.activity_regularizer(out)
             if out.ndim:
-                batch = out.shape[0]
+                batch = comm.global_rows(out.shape[0])  # data-parallel: the global batch
                 penalty = penalty / float(batch) if batch else penalty * 0.0
             self._activity_losses.append(penalty)
 
@@ -207,7 +208,8 @@ class Layer:
     @property
     def losses(self):
         """Weight-regularization penalties (recomputed now) plus activity losses of the last call."""
-        out = [w.regularizer(w) for w in self._all_weights() if w.regularizer is not None and w.trainable]
+        out = [w.regularizer(w) for w in self._all_weights() if w.regularizer is not None and w.trainable
+               and comm.counts_replicated_terms()]  # data-parallel: counted once, on rank 0
         out += self._activity_losses
         for sub in self._sublayers():
             out += sub._activity_losses

@@ -1,5 +1,6 @@
 """Noise layers active only in training: SpatialDropout1D/2D and GaussianNoise."""
 from kspec import backend
+from kspec.backend import comm
 from kspec.engine import ops
 from kspec.layers.base import Layer
 from kspec.layers.conv import channels_last_only
@@ -93,7 +94,8 @@ class GaussianNoise(Layer):
         if not training or self.stddev == 0:
             return inputs
         rng = self._rng if self._rng is not None else backend.generator()
-        noise = rng.standard_normal(inputs.shape, dtype=backend.floatx) * backend.f32(self.stddev)
+        noise = comm.draw_rows(rng.standard_normal, inputs.shape, dtype=backend.floatx)
+        noise = noise * backend.f32(self.stddev)
         return ops.add(inputs, noise.astype(inputs.dtype, copy=False))
 
     def compute_output_shape(self, input_shape):

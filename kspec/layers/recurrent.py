@@ -15,6 +15,7 @@ The sequence ops of :mod:`kspec.engine.ops.recurrent` run the common case; train
 loop of engine ops instead (also the reference the tests compare the fast ops with).
 """
 from kspec import activations, backend, constraints, initializers, regularizers
+from kspec.backend import comm
 from kspec.engine import Tensor, as_tensor, ops
 from kspec.engine.ops import recurrent as rnn_ops
 from kspec.layers.base import Layer
@@ -225,7 +226,7 @@ class RNN(Layer):
 
     def _dropout_mask(self, shape, rate, dtype):
         rng = self._rng if self._rng is not None else backend.generator()
-        keep = rng.random(shape, dtype=backend.floatx) >= backend.floatx(rate)
+        keep = comm.draw_rows(rng.random, shape, dtype=backend.floatx) >= backend.floatx(rate)
         return keep.astype(dtype) * dtype.type(1.0 / (1.0 - rate))
 
     def _project(self, x, weight, masks, bias=None):

@@ -2,6 +2,7 @@
 (``keras/src/losses/loss.py``), and :class:`LossFunctionWrapper`.
 """
 from kspec import backend
+from kspec.backend import comm
 from kspec.engine import Tensor, as_tensor, ops
 from kspec.registry import lookup, snake_case
 
@@ -72,8 +73,8 @@ def apply_mask(sample_weight, mask, dtype, reduction):
     xp = backend.xp
     mask = xp.asarray(mask).astype(bool)
     if reduction in ("mean", "sum_over_batch_size"):
-        valid = mask.sum()
-        scale = dtype.type(mask.size) / dtype.type(valid) if valid else dtype.type(0)
+        size, valid = comm.global_counts(mask.size, mask.sum())  # data-parallel: the global batch's
+        scale = dtype.type(size) / dtype.type(valid) if valid else dtype.type(0)
         float_mask = xp.where(mask, scale, dtype.type(0)).astype(dtype)
     else:
         float_mask = mask.astype(dtype)
@@ -86,7 +87,7 @@ def apply_mask(sample_weight, mask, dtype, reduction):
 def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
     """Sum, then divide by the element count (or by ``sum(sample_weight)`` for mean_with_sample_weight);
     a zero divisor gives 0 (divide_no_nan)."""
-    if reduction in (None, "none") or values.shape in ((), (0,)):
+    if reduction in (None, "none") or values.shape == () or (values.shape == (0,) and comm.current() is None):
         return values
     total = ops.sum(values)
     if reduction == "sum":
@@ -95,6 +96,8 @@ def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
         divisor = sample_weight.sum(dtype=values.dtype)
     else:
         divisor = values.dtype.type(values.size)
+    if comm.current() is not None:  # data-parallel: the divisor of the global batch
+        divisor = values.dtype.type(comm.global_counts(divisor)[0])
     if divisor == 0:
         return ops.where(backend.xp.asarray(False), total, 0.0)
     return ops.divide(total, Tensor(backend.xp.asarray(divisor, dtype=values.dtype)))

@@ -8,6 +8,7 @@ import sys
 from kspec import backend
 from kspec.engine import no_grad
 from kspec.models import data_adapter as da
+from kspec.models import distributed
 from kspec.models.compile_utils import losses_per_output, metrics_per_output
 
 # Losses, metrics, optimizers and callbacks load when a model is compiled or trained, so that loading a
@@ -38,6 +39,8 @@ class _Output:
 
 class Trainer:
     """Keras's training API over the engine. ``stream`` arguments take a text stream for progress."""
+
+    _data_parallel = None  # a distributed.DataParallel while fit/evaluate run on several ranks
 
     def _init_trainer(self):
         self.optimizer = None
@@ -112,7 +115,10 @@ class Trainer:
             sw = sample_weight.get(spec.name) if isinstance(sample_weight, dict) else sample_weight
             value = spec.loss(target, out, sw)
             if track and spec.name in self._output_loss_trackers:
-                self._output_loss_trackers[spec.name].update_state(float(value.data), len(target))
+                if self._data_parallel is not None:  # data-parallel: tracked once summed across ranks
+                    self._data_parallel.pending.append((spec.name, float(value.data)))
+                else:
+                    self._output_loss_trackers[spec.name].update_state(float(value.data), len(target))
             if spec.weight != 1.0:
                 value = value * spec.weight
             total = value if total is None else total + value
@@ -147,17 +153,23 @@ class Trainer:
             v.grad = None
         self.optimizer.scale_loss(loss).backward()
         # Weights the loss does not reach get zero gradients, as jax.grad gives them in Keras.
-        self.optimizer.apply_gradients([(backend.xp.zeros_like(v.data) if v.grad is None else v.grad, v)
-                                        for v in variables])
+        grads = [backend.xp.zeros_like(v.data) if v.grad is None else v.grad for v in variables]
+        loss_value, batch_size = float(loss.data), da.num_samples(x)
+        if self._data_parallel is not None:  # data-parallel: one fused allreduce (models/distributed.py)
+            grads, loss_value, batch_size = self._data_parallel.reduce_gradients(grads, loss_value)
+        self.optimizer.apply_gradients(list(zip(grads, variables)))
         for v in variables:
             v.grad = None
-        self._update_metrics(y, y_pred, sample_weight, da.num_samples(x), float(loss.data))
+        self._update_metrics(y, y_pred, sample_weight, batch_size, loss_value)
 
     def test_step(self, x, y, sample_weight=None):
         with no_grad():
             y_pred = self(x, training=False)
             loss = self.compute_loss(x, y, y_pred, sample_weight)
-        self._update_metrics(y, y_pred, sample_weight, da.num_samples(x), float(loss.data))
+        loss_value, batch_size = float(loss.data), da.num_samples(x)
+        if self._data_parallel is not None:  # data-parallel: the global batch's loss values
+            loss_value, batch_size = self._data_parallel.reduce_scalars(loss_value)
+        self._update_metrics(y, y_pred, sample_weight, batch_size, loss_value)
 
     def predict_step(self, x):
         with no_grad():
@@ -199,6 +211,12 @@ class Trainer:
         """The metric objects: the loss tracker, the compiled metrics, then per-output loss trackers."""
         return ([self._loss_tracker] + [m for _, m in self._named_metrics()]
                 + list(self._output_loss_trackers.values()))
+
+    def _logs_across_ranks(self):
+        """Epoch and evaluation logs: data-parallel ranks first sum their metric states, so all agree."""
+        if self._data_parallel is not None:
+            self._data_parallel.sum_metric_states()
+        return self.get_metrics_result()
 
     def get_metrics_result(self):
         """Current logs, with keys sorted alphabetically as Keras 3's logs are."""
@@ -247,6 +265,9 @@ class Trainer:
             self._symbolic_built = True
         from kspec.models import callbacks as callbacks_mod
 
+        dp = self._data_parallel = distributed.attach(self)  # None on one process
+        if dp is not None and dp.comm.rank:
+            verbose = 0  # rank 0 alone shows progress
         cbs = callbacks_mod.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
                                          stream=stream or sys.stderr, verbose=verbose, epochs=epochs,
                                          steps=iterator.num_batches)
@@ -258,12 +279,14 @@ class Trainer:
             cbs.on_epoch_begin(epoch)
             for step, index in iterator.epoch():
                 cbs.on_train_batch_begin(step)
+                if dp is not None:  # this rank's rows of the global batch
+                    index = dp.shard(index)
                 self.train_step(da.take(x, index), da.take(y, index),
                                 None if sample_weight is None else da.take(sample_weight, index))
                 cbs.on_train_batch_end(step, self.get_metrics_result)
                 if self.stop_training:
                     break
-            epoch_logs = self.get_metrics_result()
+            epoch_logs = self._logs_across_ranks()
             if val_x is not None and _should_validate(epoch, validation_freq):
                 val_logs = self.evaluate(val_x, val_y, batch_size=validation_batch_size or batch_size,
                                          sample_weight=val_sw, steps=validation_steps, callbacks=cbs,
@@ -276,6 +299,7 @@ class Trainer:
         if epochs > 0:  # with use_ema, Keras copies the moving averages into the weights here
             self.optimizer.finalize_variable_values(self.trainable_weights)
         cbs.on_train_end(training_logs)
+        self._data_parallel = None
         return self.history
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
@@ -289,6 +313,10 @@ class Trainer:
         batch_size = batch_size or (-(-n // steps) if steps else 32)
         iterator = da.EpochIterator(n, batch_size, steps, shuffle=False)
         self._symbolic_built = True
+        outer_dp = self._data_parallel  # fit's, when validating
+        dp = self._data_parallel = outer_dp or distributed.attach(self, sync=False)
+        if dp is not None and dp.comm.rank:
+            verbose = 0
         if isinstance(callbacks, callbacks_mod.CallbackList):
             cbs = callbacks
         else:
@@ -299,10 +327,13 @@ class Trainer:
         self.reset_metrics()
         for step, index in iterator.epoch():
             cbs.on_test_batch_begin(step)
+            if dp is not None:
+                index = dp.shard(index)
             self.test_step(da.take(x, index), da.take(y, index),
                            None if sample_weight is None else da.take(sample_weight, index))
             cbs.on_test_batch_end(step, self.get_metrics_result)
-        logs = callbacks_mod.pythonify_logs(self.get_metrics_result())
+        logs = callbacks_mod.pythonify_logs(self._logs_across_ranks())
+        self._data_parallel = outer_dp
         cbs.on_test_end(logs)
         return logs if return_dict else self._flatten_in_order(logs)
 
