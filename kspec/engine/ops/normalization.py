@@ -28,9 +28,10 @@ def normalize_batch(x, axes, gamma=None, beta=None, epsilon=1e-3, allreduce=None
         centered = x.data - mean
         var = xp.square(centered).mean(axis=axes, keepdims=True)
     else:
-        mean, count = _global_mean(x.data, axes, count, allreduce)
+        mean, total = _global_mean(x.data, axes, count, allreduce)
         centered = x.data - mean
         var = _global_mean(xp.square(centered), axes, count, allreduce)[0]
+        count = total
     rstd = 1 / xp.sqrt(var + x.dtype.type(epsilon))
     inv = rstd if gamma is None else rstd * gamma.data
     shift = -mean * inv
