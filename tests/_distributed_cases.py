@@ -84,6 +84,28 @@ def run_case(name, shuffle=True, dropout_seed=None, seed=7):
             "evaluate": {k: float(v) for k, v in scores.items()}}
 
 
+def loopback_fit(name, size, **fit_overrides):
+    """One process, then ``size`` loopback ranks (threads), on the same case: the results, one per rank
+    after the single process's. Threads share the engine's no_grad flag and the global RNGs, so the case
+    runs fit only (no validation, no evaluate), unshuffled, with seeded random layers."""
+    from kspec.backend import comm
+
+    models = []
+    for _ in range(size + 1):
+        backend.set_seed(7)
+        model, (x, y), kwargs = CASES[name](3)
+        kwargs.update(fit_overrides)
+        kwargs.pop("validation_data", None)
+        models.append(model)
+
+    def fit(model):
+        history = model.fit(x, y, shuffle=False, verbose=0, **kwargs)
+        return {"weights": model.get_weights(), "history": history.history, "evaluate": {}}
+
+    one = fit(models[0])
+    return [one] + comm.LoopbackGroup(size).run(lambda c: fit(models[1 + c.rank]))
+
+
 def assert_same(a, b, rtol=2e-5, atol=2e-6):
     """Two results agree to float32 rounding."""
     assert sorted(a["history"]) == sorted(b["history"])
