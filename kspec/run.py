@@ -96,10 +96,13 @@ def train(config, run_dir=None, overrides=(), init_weights=None, verbose=None, s
     from kspec.spec import build_model, compile_model
     from kspec.spec.compiler import fit_arguments, make_callbacks
 
+    from kspec.backend import comm
+
     stream = sys.stderr if stream is None else stream
+    world = comm.world()  # under mpiexec: every rank trains, rank 0 alone writes (README "Several processes")
     doc, spec = load_spec(config, overrides)
     if spec["seed"] is None:
-        spec["seed"] = int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF
+        spec["seed"] = world.bcast(int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF)
     model = build_model(spec, doc)
     compile_model(model, spec, doc)
     weights = os.path.abspath(init_weights) if init_weights else spec["model"].get("weights")
@@ -113,34 +116,50 @@ def train(config, run_dir=None, overrides=(), init_weights=None, verbose=None, s
     preprocessor, splits = load_data(spec, doc)
     from kspec.spec.consistency import check_data
     check_data(model, spec, doc, splits)  # shapes, dtypes, NaN/inf, label range: before any file is written
-    _print_warnings(doc, stream)
-
-    folder = new_run_dir(run_dir, spec["name"])
+    writes = world.rank == 0
+    if writes:
+        _print_warnings(doc, stream)
+    folder = world.bcast(new_run_dir(run_dir, spec["name"]) if writes else None)
+    # TODO(run.json): record "ranks": world.size in run.json once the lifecycle branch writes it.
     saved = False
     try:
-        write_config(spec, folder, doc)
+        if writes:
+            write_config(spec, folder, doc)
         # file arguments go in the run folder; the caller's callbacks come after the spec's
-        callbacks = make_callbacks(spec, doc, run_dir=folder) + list(callbacks)
+        callbacks = _writing_rank_only(make_callbacks(spec, doc, run_dir=folder), writes) + list(callbacks)
         x, y = splits["train"]
         fit_args = fit_arguments(spec, verbose)
         if "validation" in splits:
             fit_args["validation_data"] = splits["validation"]
         history = model.fit(x, y, callbacks=callbacks, stream=stream, **fit_args)
-        save_run_model(model, spec, preprocessor, folder)
-        saved = True
-        write_json(os.path.join(folder, PREPROCESSING_FILE), preprocessor.state())
-        write_history(history, os.path.join(folder, HISTORY_FILE))
+        if writes:
+            save_run_model(model, spec, preprocessor, folder)
+            saved = True
+            write_json(os.path.join(folder, PREPROCESSING_FILE), preprocessor.state())
+            write_history(history, os.path.join(folder, HISTORY_FILE))
         metrics = {}
         if "test" in splits:
             xt, yt = splits["test"]
             metrics = model.evaluate(xt, yt, batch_size=spec["fit"].get("batch_size"), verbose=0,
                                      return_dict=True)
-            write_json(os.path.join(folder, METRICS_FILE), jsonable(metrics))
+            if writes:
+                write_json(os.path.join(folder, METRICS_FILE), jsonable(metrics))
     except BaseException:
-        if not saved:
+        if writes and not saved:
             shutil.rmtree(folder, ignore_errors=True)
         raise
     return RunResult(folder, {k: list(v) for k, v in history.history.items()}, metrics)
+
+
+def _writing_rank_only(callbacks, writes):
+    """The spec's callbacks for this rank: ranks other than 0 drop those that write files (their logs
+    equal rank 0's, so the deciding ones, EarlyStopping or ReduceLROnPlateau, stay on every rank)."""
+    if writes:
+        return callbacks
+    from kspec.models.callbacks import CSVLogger
+    from kspec.models.monitor_callbacks import ModelCheckpoint
+
+    return [cb for cb in callbacks if not isinstance(cb, (CSVLogger, ModelCheckpoint))]
 
 
 def load_data(spec, doc=None):

@@ -12,7 +12,9 @@ Examples:
   kspec train configs/quickstart.yaml
   kspec train configs/fashion_mlp.yaml --set fit.epochs=3 --run-dir runs/fmnist3
   kspec train configs/quickstart.yaml -q | jq .metrics.accuracy
-  kspec train configs/fashion_mlp.yaml --progress lines 2> train.log""")
+  kspec train configs/fashion_mlp.yaml --progress lines 2> train.log
+  kspec train configs/fashion_mlp.yaml --ranks 4      # data-parallel, 4 processes
+  mpiexec -n 8 --hostfile hosts python -m mpi4py -m kspec train configs/fashion_mlp.yaml""")
 @click.argument("config", metavar="CONFIG", shell_complete=complete_specs)
 @click.option("--run-dir", metavar="DIR",
               help="The run folder (default runs/<name>). An existing folder is never overwritten: "
@@ -22,20 +24,33 @@ Examples:
               help="Start from the weights in FILE (.h5 or .weights.h5) instead of model.weights.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output (fit verbose 0).")
 @progress_option
+@click.option("--ranks", type=click.IntRange(min=1), metavar="R",
+              help="Train data-parallel on R processes of this machine (needs kspec[mpi]): runs "
+                   "mpiexec -n R python -m mpi4py -m kspec train ..., with cores/R threads per process "
+                   "unless OMP/OPENBLAS/KSPEC_NUM_THREADS are set. fit.batch_size stays the global batch.")
 @allow_code_option
-def command(config, run_dir, overrides, init_weights, quiet, progress):
+def command(config, run_dir, overrides, init_weights, quiet, progress, ranks):
     """Train the model that CONFIG describes.
 
     Writes a run folder holding model.h5, config.yaml (the resolved spec), preprocessing.json,
     history.csv and metrics.json (evaluation on the test split, when the spec has one). Prints one
     JSON object on stdout: {"run_dir", "metrics", "history" (the last epoch)}. Progress goes to stderr.
     """
+    if ranks and ranks > 1:
+        from kspec.cli.commands import _launch
+        try:
+            code = _launch.launch(ranks, sys.argv[1:])
+        except _launch.LaunchError as e:
+            raise click.UsageError(str(e)) from None
+        raise SystemExit(code)
     from kspec import run
+    from kspec.backend import comm
 
     result = run.train(config, run_dir=run_dir, overrides=overrides, init_weights=init_weights,
                        verbose=_verbose(quiet, progress), stream=sys.stderr)
-    echo_json({"run_dir": result.run_dir, "metrics": run.jsonable(result.metrics),
-               "history": run.jsonable(result.last_epoch)})
+    if comm.rank() == 0:  # under mpiexec, one JSON object for the job
+        echo_json({"run_dir": result.run_dir, "metrics": run.jsonable(result.metrics),
+                   "history": run.jsonable(result.last_epoch)})
 
 
 def _verbose(quiet, progress):
