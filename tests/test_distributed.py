@@ -154,3 +154,58 @@ def test_a_rank_that_raises_aborts_the_job_with_its_message(tmp_path):
     proc = _mpirun(2, [os.path.join(HERE, "_distributed_cases.py"), "raise", str(tmp_path / "r")], timeout=60)
     assert proc.returncode != 0
     assert "rank 1 failed on purpose" in proc.stderr
+
+
+def _history_and_weights(run_dir):
+    import csv
+
+    import h5py
+
+    with open(os.path.join(run_dir, "history.csv")) as f:
+        history = [[float(v) for v in row] for row in list(csv.reader(f))[1:]]
+    weights = []
+    with h5py.File(os.path.join(run_dir, "model.h5"), "r") as f:
+        group = f["model_weights"]
+        group.visit(lambda n: weights.append(group[n][()]) if isinstance(group[n], h5py.Dataset) else None)
+    return np.asarray(history), weights
+
+
+@needs_mpi
+def test_kspec_train_on_two_and_three_ranks_writes_one_run_folder_like_one_process(tmp_path):
+    spec = os.path.join(ROOT, "configs", "quickstart.yaml")
+    common = [spec, "-q", "--set", "fit.epochs=4"]
+    env = _mpi_env()
+    one = subprocess.run([sys.executable, "-m", "kspec", "train", *common, "--run-dir", str(tmp_path / "one")],
+                         capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
+    assert one.returncode == 0, one.stderr
+    two = subprocess.run([sys.executable, "-m", "kspec", "train", *common, "--run-dir", str(tmp_path / "two"),
+                          "--ranks", "2"], capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
+    three = _mpirun(3, ["-m", "kspec", "train", *common, "--run-dir", str(tmp_path / "three")])
+    for proc in (two, three):
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert len(proc.stdout.strip().splitlines()) == 1  # one JSON object for the job
+    assert sorted(os.listdir(tmp_path)) == ["one", "three", "two"]  # no second folder (two-1, ...)
+    reference = json.loads(one.stdout)
+    history, weights = _history_and_weights(reference["run_dir"])
+    for proc, name in ((two, "two"), (three, "three")):
+        result = json.loads(proc.stdout)
+        assert result["run_dir"] == str(tmp_path / name)
+        np.testing.assert_allclose(result["metrics"]["loss"], reference["metrics"]["loss"], rtol=1e-5)
+        other_history, other_weights = _history_and_weights(result["run_dir"])
+        np.testing.assert_allclose(other_history, history, rtol=2e-5, atol=2e-6)
+        for a, b in zip(other_weights, weights):
+            np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+
+
+def test_ranks_option_is_refused_under_a_launcher_and_drops_from_the_command_line(monkeypatch):
+    from click.testing import CliRunner
+
+    from kspec.cli.commands import _launch
+    from kspec.cli.main import cli
+
+    assert _launch.without_ranks(["train", "a.yaml", "--ranks", "3", "-q", "--ranks=2"]) == ["train", "a.yaml", "-q"]
+    env = _launch.thread_environment(4, {"OMP_NUM_THREADS": "3"})
+    assert env["OMP_NUM_THREADS"] == "3" and int(env["KSPEC_NUM_THREADS"]) >= 1
+    monkeypatch.setenv("PMI_SIZE", "2")
+    result = CliRunner().invoke(cli, ["train", os.path.join(ROOT, "configs", "quickstart.yaml"), "--ranks", "2"])
+    assert result.exit_code == 2 and "leave --ranks out" in result.output
