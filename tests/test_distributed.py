@@ -4,9 +4,9 @@ The cases live in tests/_distributed_cases.py: an MLP with Dropout, GaussianNois
 regularizers and sample weights; a masked per-step loss; synchronized BatchNormalization; a two-output
 graph. Batches of 8, 8 and 7 rows (23 samples) give uneven shares; some runs give a rank no rows.
 """
+import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 import warnings
@@ -16,11 +16,12 @@ import pytest
 
 import _distributed_cases as cases
 from kspec.backend import comm
+from kspec.cli.commands._launch import mpiexec_path
 from kspec.models.distributed import rows_of
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-MPIEXEC = shutil.which("mpiexec")
+MPIEXEC = mpiexec_path() if importlib.util.find_spec("mpi4py") else None
 
 
 # ------------------------------------------------------------------------- without MPI
@@ -117,7 +118,7 @@ def test_local_batch_normalization_averages_moving_statistics_across_ranks():
 
 # ------------------------------------------------------------------------- under mpiexec
 
-needs_mpi = pytest.mark.skipif(MPIEXEC is None, reason="mpiexec is not installed (pip install kspec[mpi])")
+needs_mpi = pytest.mark.skipif(MPIEXEC is None, reason="mpi4py or mpiexec is not installed (pip install kspec[mpi])")
 
 
 def _mpi_env():
