@@ -82,7 +82,9 @@ class MPIComm:
 
 class LoopbackGroup:
     """R ranks in one process, one thread each: collectives meet at a barrier and sum in rank order, so
-    every rank gets the same bits. ``run(fn)`` calls ``fn(comm)`` on every rank and returns the results."""
+    every rank gets the same bits. ``run(fn)`` calls ``fn(comm)`` on every rank and returns the results.
+    The threads share the process's global state (the engine's no_grad flag, the global RNGs), so what
+    runs on them must not depend on it: tests run fit without validation, with seeded random layers."""
 
     def __init__(self, size):
         self.size = size
