@@ -35,21 +35,8 @@ def thread_environment(ranks, environ=None):
     return env
 
 
-def without_ranks(argv):
-    """The command line with ``--ranks R`` (or ``--ranks=R``) taken out."""
-    out, skip = [], False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg == "--ranks":
-            skip = True
-        elif not arg.startswith("--ranks="):
-            out.append(arg)
-    return out
-
-
-def launch(ranks, argv):
-    """Run the command line ``argv`` (after the program name) on ``ranks`` processes; returns the exit code."""
+def launch(ranks, args):
+    """Run ``kspec ARGS`` on ``ranks`` processes; returns the exit code."""
     from kspec.backend import comm
 
     if comm.launched_by_mpi():
@@ -57,5 +44,5 @@ def launch(ranks, argv):
     mpiexec = mpiexec_path()
     if mpiexec is None or importlib.util.find_spec("mpi4py") is None:  # found, not imported
         raise LaunchError("--ranks needs MPI (mpi4py and an mpiexec): pip install 'kspec[mpi]'")
-    command = [mpiexec, "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", "kspec", *without_ranks(argv)]
+    command = [mpiexec, "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", "kspec", *args]
     return subprocess.call(command, env=thread_environment(ranks))

@@ -39,7 +39,8 @@ def command(config, run_dir, overrides, init_weights, quiet, progress, ranks):
     if ranks and ranks > 1:
         from kspec.cli.commands import _launch
         try:
-            code = _launch.launch(ranks, sys.argv[1:])
+            code = _launch.launch(ranks, _train_arguments(config, run_dir, overrides, init_weights, quiet,
+                                                          progress))
         except _launch.LaunchError as e:
             raise click.UsageError(str(e)) from None
         raise SystemExit(code)
@@ -51,6 +52,17 @@ def command(config, run_dir, overrides, init_weights, quiet, progress, ranks):
     if comm.rank() == 0:  # under mpiexec, one JSON object for the job
         echo_json({"run_dir": result.run_dir, "metrics": run.jsonable(result.metrics),
                    "history": run.jsonable(result.last_epoch)})
+
+
+def _train_arguments(config, run_dir, overrides, init_weights, quiet, progress):
+    """This command's line without --ranks (--allow-code and --progress also pass on in the environment)."""
+    args = ["train", config]
+    for option, value in (("--run-dir", run_dir), ("--init-weights", init_weights), ("--progress", progress)):
+        if value is not None:
+            args += [option, value]
+    for override in overrides:
+        args += ["--set", override]
+    return args + (["--quiet"] if quiet else [])
 
 
 def _verbose(quiet, progress):
