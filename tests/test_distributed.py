@@ -62,13 +62,17 @@ def test_loopback_error_reaches_the_caller_without_hanging():
         comm.LoopbackGroup(2).run(work)
 
 
-def test_single_process_helpers_change_nothing():
+def test_single_process_helpers_change_nothing(monkeypatch):
     assert comm.current() is None
     assert comm.global_counts(3, 4) == (3, 4)
     assert comm.global_rows(5) == 5 and comm.counts_replicated_terms() and comm.batch_allreduce() is None
     rng = np.random.default_rng(0)
     assert comm.draw_rows(rng.random, (2, 3)).shape == (2, 3)
-    assert not comm.launched_by_mpi() or "PMI_SIZE" in os.environ or "OMPI_COMM_WORLD_SIZE" in os.environ
+    for name in comm.LAUNCHER_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    assert not comm.launched_by_mpi() and "mpi4py" not in sys.modules  # never imported without a launcher
+    monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "2")
+    assert comm.launched_by_mpi()
 
 
 def test_shard_draws_the_global_batch_numbers_and_keeps_its_rows():
