@@ -213,3 +213,22 @@ def test_ranks_option_is_refused_under_a_launcher_and_drops_from_the_command_lin
     monkeypatch.setenv("PMI_SIZE", "2")
     result = CliRunner().invoke(cli, ["train", os.path.join(ROOT, "configs", "quickstart.yaml"), "--ranks", "2"])
     assert result.exit_code == 2 and "leave --ranks out" in result.output
+
+
+@pytest.mark.parametrize("axes,shape", [((0,), (5, 3)), ((0, 1, 2), (2, 3, 3, 4))])
+def test_synchronized_normalize_batch_gradients(axes, shape):
+    """The allreduce path of normalize_batch (here a world of one rank) against finite differences."""
+    from kspec.engine import Tensor, Variable, ops
+    from kspec.testing import check_backward
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=shape)
+    gamma, beta = Variable(rng.normal(size=shape[-1:]) + 1.5), Variable(rng.normal(size=shape[-1:]))
+    one_rank = comm.SingleProcess().allreduce_small
+    check_backward(lambda t: ops.normalize_batch(t, axes, gamma, beta, allreduce=one_rank)[0], [x],
+                   params=[gamma, beta])
+    out, mean, var = ops.normalize_batch(Tensor(x), axes, allreduce=one_rank)
+    reference = ops.normalize_batch(Tensor(x), axes)
+    assert out.dtype == np.float64
+    np.testing.assert_allclose(out.data, reference[0].data, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(var, reference[2], rtol=1e-12)
