@@ -135,9 +135,15 @@ def train(config=None, run_dir=None, overrides=(), init_weights=None, verbose=No
     from kspec.spec import build_model, compile_model
     from kspec.spec.compiler import make_callbacks
 
+    from kspec.backend import comm
+
     stream = sys.stderr if stream is None else stream
+    world = comm.world()  # under mpiexec: every rank trains, rank 0 alone writes (README "Several processes")
     record = None
     if resume:
+        if world.size > 1:
+            raise KspecError("--resume runs on one process, not under mpiexec",
+                             hint=f"kspec train --resume {config or run_dir}")
         folder, doc, spec, record = _open_resume(config, run_dir, overrides, init_weights)
         if record is not None and record.get("status") in ("finished", "early_stopped"):
             stream.write(f"{folder}: the run is finished ({record['status']}, {record.get('epochs_done')} "
@@ -150,7 +156,10 @@ def train(config=None, run_dir=None, overrides=(), init_weights=None, verbose=No
     else:
         doc, spec = load_spec(config, overrides)
         if spec["seed"] is None:
-            spec["seed"] = int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF
+            spec["seed"] = world.bcast(int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF)
+        if world.size > 1 and spec.get("stages"):
+            raise KspecError("fine-tuning stages run on one process, not under mpiexec",
+                             hint="train the stages without --ranks/mpiexec")
     model = build_model(spec, doc)
     compile_model(model, spec, doc)
     if init_weights:
@@ -171,12 +180,19 @@ def train(config=None, run_dir=None, overrides=(), init_weights=None, verbose=No
     from kspec.spec.transfer import adapt_layers
     with _located(doc, ("data", "train")):
         adapt_layers(model, splits["train"][0], skip=loaded)  # Normalization: statistics of the training split
+    from kspec.run_session import run_training, run_training_unwritten
+    if world.rank:  # data-parallel: ranks other than 0 train alike and write nothing
+        folder = world.bcast(None)
+        return run_training_unwritten(model, spec, doc, splits, folder, verbose, checkpoint_every,
+                                      RunResult, callbacks)
     _print_warnings(doc, stream)
 
     folder = folder if resume else new_run_dir(run_dir, spec["name"])
+    folder = world.bcast(folder)
     life.acquire_lock(folder)
     session = life.RunRecord(folder, life.session_record(record, spec, doc))
-    from kspec.run_session import run_training
+    if world.size > 1:
+        session.record["ranks"] = world.size
     return run_training(model, spec, doc, preprocessor, splits, folder, session, stream, verbose,
                         checkpoint_every, fresh=not resume, result_type=RunResult, extra_callbacks=callbacks)
 

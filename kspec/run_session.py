@@ -118,6 +118,30 @@ def run_training(model, spec, doc, preprocessor, splits, folder, session, stream
     return result_type(folder, {k: list(v) for k, v in history.history.items()}, metrics)
 
 
+def run_training_unwritten(model, spec, doc, splits, folder, verbose, checkpoint_every, result_type,
+                           extra_callbacks=()):
+    """A data-parallel rank other than 0: the same fit and evaluation as rank 0's :func:`run_training`,
+    writing nothing (rank 0 writes the run folder). The spec's callbacks that write files are dropped;
+    those that decide (EarlyStopping, ReduceLROnPlateau) stay, as every rank sees the same logs."""
+    from kspec.models.callbacks import CSVLogger
+    from kspec.models.monitor_callbacks import ModelCheckpoint
+    from kspec.spec.compiler import fit_arguments, make_callbacks
+
+    del checkpoint_every  # rank 0 alone checkpoints
+    writers = (BackupAndRestore, CSVLogger, ModelCheckpoint)
+    callbacks = [cb for cb in make_callbacks(spec, doc, run_dir=folder) if not isinstance(cb, writers)]
+    x, y = splits["train"]
+    fit_args = fit_arguments(spec, verbose)
+    if "validation" in splits:
+        fit_args["validation_data"] = splits["validation"]
+    history = model.fit(x, y, callbacks=callbacks + list(extra_callbacks), stream=sys.stderr, **fit_args)
+    metrics = {}
+    if "test" in splits:
+        xt, yt = splits["test"]
+        metrics = model.evaluate(xt, yt, batch_size=spec["fit"].get("batch_size"), verbose=0, return_dict=True)
+    return result_type(folder, {k: list(v) for k, v in history.history.items()}, metrics)
+
+
 def _joined(histories):
     """One History-like object whose lists run through every stage."""
     from types import SimpleNamespace

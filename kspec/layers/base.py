@@ -7,10 +7,11 @@ The base class records the bound arguments of the most-derived ``__init__``, so 
 import contextlib
 import functools
 import inspect
+import threading
 import warnings
 
 from kspec import backend, initializers, regularizers, constraints
-from kspec.backend import memory
+from kspec.backend import comm, memory
 from kspec.configurable import record_init as _record_init
 from kspec.engine import Tensor, Variable, no_grad
 from kspec.registry import snake_case
@@ -266,11 +267,11 @@ class Layer:
             if training is not None:
                 kwargs["training"] = training
             return symbolic.apply_layer(self, inputs, kwargs)
-        outermost = not _CALL_STACK
-        if outermost:
+        stack = _THREAD.call_stack
+        if not stack:  # the outermost call
             self.clear_activity_losses()
         if training is None:
-            training = _CALL_STACK[-1] if _CALL_STACK else _training_default(type(self))
+            training = stack[-1] if stack else _training_default(type(self))
         first_call = not self.built
         self._build_for_call(inputs)
         if mask is None:
@@ -280,7 +281,7 @@ class Layer:
             kwargs["mask"] = mask
         if "training" in params or _call_takes_var_kwargs(type(self)):
             kwargs["training"] = training
-        _CALL_STACK.append(training)
+        stack.append(training)
         try:
             if first_call:  # sublayers built inside call get this layer's name in their weight paths
                 with name_scope(self):
@@ -289,7 +290,7 @@ class Layer:
             else:
                 outputs = self.call(inputs, **kwargs)
         finally:
-            _CALL_STACK.pop()
+            stack.pop()
         if self.activity_regularizer is not None:
             self._add_activity_losses(outputs)
         out_mask = self.compute_mask(inputs, mask)
@@ -309,7 +310,7 @@ class Layer:
         for out in outputs if isinstance(outputs, (list, tuple)) else [outputs]:
             penalty = self.activity_regularizer(out)
             if out.ndim:
-                batch = out.shape[0]
+                batch = comm.global_rows(out.shape[0])  # data-parallel: the global batch
                 penalty = penalty / float(batch) if batch else penalty * 0.0
             self._activity_losses.append(penalty)
 
@@ -327,7 +328,8 @@ class Layer:
         out = list(self._activity_losses)
         for sub in self._flatten_layers(include_self=False):
             out += sub._activity_losses
-        out += [w.regularizer(w) for w in self.trainable_weights if w.regularizer is not None]
+        if comm.counts_replicated_terms():  # data-parallel: weight penalties counted once, on rank 0
+            out += [w.regularizer(w) for w in self.trainable_weights if w.regularizer is not None]
         return out
 
     def clear_activity_losses(self):
@@ -392,8 +394,15 @@ class Layer:
 
 _BASE_KEYS = ("name", "trainable", "dtype", "activity_regularizer")
 
-_SCOPE = []       # the layers being built or first called, outermost first (Keras's name scopes)
-_CALL_STACK = []  # the `training` value of each call in progress, outermost first
+class _PerThread(threading.local):
+    """Call state of one thread (data-parallel loopback ranks are threads, each calling its own model)."""
+
+    def __init__(self):
+        self.scope = []       # the layers being built or first called, outermost first (Keras's name scopes)
+        self.call_stack = []  # the `training` value of each call in progress, outermost first
+
+
+_THREAD = _PerThread()
 
 
 def _add_weight_signature(shape=None, initializer=None, dtype=None, trainable=True, regularizer=None,
@@ -418,19 +427,19 @@ Layer.add_weight.__signature__ = inspect.Signature(
 def name_scope(layer):
     """Weights made inside get ``<outer>/<layer>/<weight>`` paths, as under Keras's name scopes (a layer
     already on top is not entered twice)."""
-    if _SCOPE and _SCOPE[-1] is layer:
+    if _THREAD.scope and _THREAD.scope[-1] is layer:
         yield
         return
-    _SCOPE.append(layer)
+    _THREAD.scope.append(layer)
     try:
         yield
     finally:
-        _SCOPE.pop()
+        _THREAD.scope.pop()
 
 
 def current_path():
     """The names of the layers being built, outermost first, joined with ``/``."""
-    return "/".join(layer.name for layer in _SCOPE)
+    return "/".join(layer.name for layer in _THREAD.scope)
 
 
 def _weight_path(name):
@@ -509,12 +518,12 @@ def _probe_output_shape(layer, input_shape):
     shapes = []
     with no_grad(), _quiet_math():
         for free in (2, 3):
-            _CALL_STACK.append(False)
+            _THREAD.call_stack.append(False)
             try:
                 kwargs = {"training": False} if "training" in _call_params(type(layer)) else {}
                 out = layer.call(_probe(input_shape, free), **kwargs)
             finally:
-                _CALL_STACK.pop()
+                _THREAD.call_stack.pop()
             shapes.append([tuple(o.shape) for o in out] if isinstance(out, (list, tuple)) else tuple(out.shape))
             if not _has_free_dims(input_shape):
                 break

@@ -1,5 +1,6 @@
 """Noise layers active only in training: SpatialDropout1D/2D and GaussianNoise."""
 from kspec import backend
+from kspec.backend import comm
 from kspec.engine import ops
 from kspec.layers.base import Layer
 from kspec.layers.conv import channels_last_only
@@ -92,7 +93,7 @@ class GaussianNoise(Layer):
     def call(self, inputs, training=False):
         if not training or self.stddev == 0:
             return inputs
-        noise = backend.random_normal(inputs.shape, self._rng) * backend.f32(self.stddev)
+        noise = comm.draw_rows(backend.random_normal, inputs.shape, rng=self._rng) * backend.f32(self.stddev)
         return ops.add(inputs, noise.astype(inputs.dtype, copy=False))
 
     def compute_output_shape(self, input_shape):

@@ -7,6 +7,7 @@ Weights, in order: gamma, beta (trainable), moving_mean, moving_variance (non-tr
 model). A mask (rank one less than the input) gives masked moments.
 """
 from kspec import backend, constraints, initializers, regularizers
+from kspec.backend import comm
 from kspec.engine import ops
 from kspec.layers.base import Layer
 from kspec.registry import register
@@ -42,7 +43,9 @@ class BatchNormalization(Layer):
         renorm: Batch renormalization (kspec: false only).
         renorm_clipping: Batch renormalization's clipping (unused: renorm is false).
         renorm_momentum: Batch renormalization's momentum (unused: renorm is false).
-        synchronized: Synchronize the batch statistics across devices (TensorFlow only; false).
+        synchronized: In data-parallel training (MPI), compute the batch statistics over the global batch,
+            forward and backward, so training matches one process; otherwise each rank normalizes with
+            its own rows' statistics and the moving statistics are averaged. No effect on one process.
     """
 
     supports_masking = True
@@ -57,8 +60,6 @@ class BatchNormalization(Layer):
         super().__init__(**kwargs)
         if renorm:
             raise ValueError("BatchNormalization: kspec does not implement batch renormalization (renorm=True)")
-        if synchronized:
-            raise ValueError("Argument synchronized=True is only supported with the TensorFlow backend.")
         self.axis = int(axis)
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
@@ -116,7 +117,8 @@ class BatchNormalization(Layer):
             return ops.normalize_fixed(inputs, self.moving_mean.data.reshape(shape),
                                        self.moving_variance.data.reshape(shape), gamma, beta, self.epsilon)
         if mask is None:
-            out, mean, var = ops.normalize_batch(inputs, self._reduction_axes, gamma, beta, self.epsilon)
+            out, mean, var = ops.normalize_batch(inputs, self._reduction_axes, gamma, beta, self.epsilon,
+                                                 comm.batch_allreduce() if self.synchronized else None)
             mean, var = mean.reshape(-1), var.reshape(-1)
         else:
             out, mean, var = self._masked(inputs, mask, gamma, beta)

@@ -15,6 +15,7 @@ The sequence ops of :mod:`kspec.engine.ops.recurrent` run the common case; train
 loop of engine ops instead (also the reference the tests compare the fast ops with).
 """
 from kspec import activations, backend, constraints, initializers, regularizers
+from kspec.backend import comm
 from kspec.engine import Tensor, as_tensor, ops
 from kspec.engine.ops import recurrent as rnn_ops
 from kspec.layers.base import Layer, current_path
@@ -224,7 +225,7 @@ class RNN(Layer):
         return seq, outputs[-1], states
 
     def _dropout_mask(self, shape, rate, dtype):
-        keep = backend.random_uniform(shape, self._rng) >= backend.floatx(rate)
+        keep = comm.draw_rows(backend.random_uniform, shape, rng=self._rng) >= backend.floatx(rate)
         return keep.astype(dtype) * dtype.type(1.0 / (1.0 - rate))
 
     def _project(self, x, weight, masks, bias=None):

@@ -2,6 +2,7 @@
 (``keras/src/losses/loss.py``), and :class:`LossFunctionWrapper`.
 """
 from kspec import backend
+from kspec.backend import comm
 from kspec.configurable import Configurable
 from kspec.engine import Tensor, as_tensor, ops
 from kspec.registry import lookup, snake_case
@@ -73,9 +74,13 @@ def apply_mask(sample_weight, mask, dtype, reduction):
     xp = backend.xp
     mask = xp.asarray(mask).astype(bool)
     if reduction in ("mean", "sum_over_batch_size"):
-        # No branch on the count (a device round trip): with nothing valid the mask zeroes every entry anyway.
-        valid = mask.sum().astype(dtype)
-        scale = dtype.type(mask.size) / xp.maximum(valid, dtype.type(1))
+        if comm.current() is None:
+            # No branch on the count (a device round trip): with nothing valid the mask zeroes every entry.
+            valid = mask.sum().astype(dtype)
+            scale = dtype.type(mask.size) / xp.maximum(valid, dtype.type(1))
+        else:  # data-parallel (CPU): the global batch's counts
+            size, valid = comm.global_counts(mask.size, mask.sum())
+            scale = dtype.type(size) / dtype.type(valid) if valid else dtype.type(0)
         float_mask = xp.where(mask, scale, dtype.type(0)).astype(dtype)
     else:
         float_mask = mask.astype(dtype)
@@ -88,7 +93,7 @@ def apply_mask(sample_weight, mask, dtype, reduction):
 def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
     """Sum, then divide by the element count (or by ``sum(sample_weight)`` for mean_with_sample_weight);
     a zero divisor gives 0 (divide_no_nan)."""
-    if reduction in (None, "none") or values.shape in ((), (0,)):
+    if reduction in (None, "none") or values.shape == () or (values.shape == (0,) and comm.current() is None):
         return values
     total = ops.sum(values)
     if reduction == "sum":
@@ -101,6 +106,8 @@ def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
             return ops.where(Tensor(nonzero), quotient, 0.0)
     else:
         divisor = values.dtype.type(values.size)
+    if comm.current() is not None:  # data-parallel: the divisor of the global batch
+        divisor = values.dtype.type(comm.global_counts(divisor)[0])
     if divisor == 0:
         return ops.where(backend.xp.asarray(False), total, 0.0)
     return ops.divide(total, Tensor(backend.xp.asarray(divisor, dtype=values.dtype)))

@@ -13,6 +13,7 @@ import sys
 from kspec import backend
 from kspec.engine import Tensor, no_grad
 from kspec.models import data_adapter as da
+from kspec.models import distributed
 from kspec.models.compile_utils import losses_per_output, metrics_per_output
 
 # Losses, metrics, optimizers and callbacks load when a model is compiled or trained, so that loading a
@@ -53,6 +54,7 @@ class Trainer:
     _output_loss_trackers = {}
     _loss_tracker_metric = None
     _symbolic_built = False
+    _data_parallel = None  # a distributed.DataParallel while fit/evaluate run on several ranks
 
     def _init_trainer(self):
         self.optimizer = None
@@ -138,7 +140,10 @@ class Trainer:
                 sw = sample_weight.get(spec.name) if isinstance(sample_weight, dict) else sample_weight
                 value = spec.loss(target, out, sw)
                 if track and spec.name in self._output_loss_trackers:
-                    self._output_loss_trackers[spec.name].update_state(value.data, len(target))
+                    if self._data_parallel is not None:  # data-parallel: tracked once summed across ranks
+                        self._data_parallel.pending.append((spec.name, float(value.data)))
+                    else:
+                        self._output_loss_trackers[spec.name].update_state(value.data, len(target))
                 if spec.weight != 1.0:
                     value = value * spec.weight
                 total = value if total is None else total + value
@@ -201,17 +206,23 @@ class Trainer:
             v.grad = None
         self.optimizer.scale_loss(loss).backward()
         # Weights the loss does not reach get zero gradients, as jax.grad gives them in Keras.
-        self.optimizer.apply_gradients([(backend.xp.zeros_like(v.data) if v.grad is None else v.grad, v)
-                                        for v in variables])
+        grads = [backend.xp.zeros_like(v.data) if v.grad is None else v.grad for v in variables]
+        loss_value, batch_size = loss.data, da.num_samples(x)  # device values: no read-back per step
+        if self._data_parallel is not None:  # data-parallel (CPU): one fused allreduce (models/distributed.py)
+            grads, loss_value, batch_size = self._data_parallel.reduce_gradients(grads, float(loss_value))
+        self.optimizer.apply_gradients(list(zip(grads, variables)))
         for v in variables:
             v.grad = None
-        self._update_metrics(y, y_pred, sample_weight, da.num_samples(x), loss.data)
+        self._update_metrics(y, y_pred, sample_weight, batch_size, loss_value)
 
     def _test_batch(self, x, y, sample_weight):
         with no_grad():
             y_pred = self(x, training=False)
             loss = self._compute_loss(x, y, y_pred, sample_weight, False)
-        self._update_metrics(y, y_pred, sample_weight, da.num_samples(x), loss.data)
+        loss_value, batch_size = loss.data, da.num_samples(x)
+        if self._data_parallel is not None:  # data-parallel: the global batch's loss values
+            loss_value, batch_size = self._data_parallel.reduce_scalars(float(loss_value))
+        self._update_metrics(y, y_pred, sample_weight, batch_size, loss_value)
 
     def train_step(self, data):
         """One training step on ``data`` (``x``, ``(x, y)`` or ``(x, y, sample_weight)``): forward, loss,
@@ -276,6 +287,12 @@ class Trainer:
                 if not isinstance(layer, Trainer):
                     out.extend(getattr(layer, "_metrics", ()))
         return out
+
+    def _logs_across_ranks(self):
+        """Epoch and evaluation logs: data-parallel ranks first sum their metric states, so all agree."""
+        if self._data_parallel is not None:
+            self._data_parallel.sum_metric_states()
+        return self.get_metrics_result()
 
     def get_metrics_result(self):
         """The current value of every metric in :attr:`metrics` (a metric giving a dict adds its entries),
@@ -354,10 +371,13 @@ class Trainer:
         from kspec.models import callbacks as callbacks_mod
         from kspec.models.checkpoint import FitLoop
 
+        custom = self._step_overridden("train_step")
+        dp = self._data_parallel = distributed.attach(self, data=data, custom=custom)  # None on one process
+        if dp is not None and dp.comm.rank:
+            verbose = 0  # rank 0 alone shows progress
         cbs = callbacks_mod.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
                                          stream=stream or sys.stderr, verbose=verbose, epochs=epochs,
                                          steps=data.num_batches)
-        custom = self._step_overridden("train_step")
         loop = FitLoop(self, data, cbs, terminate_on_nan)
         self.stop_training = False
         cbs.on_train_begin()
@@ -371,6 +391,8 @@ class Trainer:
             for step, bx, by, bsw in loop.batches():
                 loop.batch_begin(step, (bx, by, bsw))
                 cbs.on_train_batch_begin(step)
+                if dp is not None:  # this rank's rows of the global batch; starts the sharded step
+                    bx, by, bsw = dp.shard(bx, by, bsw)
                 if custom:
                     logs = self.train_step(da.pack_x_y_sample_weight(bx, by, bsw))
                     loop.batch_end(step)
@@ -381,7 +403,8 @@ class Trainer:
                     cbs.on_train_batch_end(step, self.get_metrics_result)
                 if self.stop_training:
                     break
-            epoch_logs = self._logs_or_metrics(logs) if custom and logs is not None else self.get_metrics_result()
+            epoch_logs = (self._logs_or_metrics(logs) if custom and logs is not None
+                          else self._logs_across_ranks())
             if val_x is not None and _should_validate(epoch, validation_freq):
                 val_logs = self.evaluate(val_x, val_y, batch_size=validation_batch_size or batch_size,
                                          sample_weight=val_sw, steps=validation_steps, callbacks=cbs,
@@ -396,6 +419,7 @@ class Trainer:
         if epochs > 0 and self.optimizer is not None:  # with use_ema, Keras copies the averages in here
             self.optimizer.finalize_variable_values(self.trainable_weights)
         cbs.on_train_end(training_logs)
+        self._data_parallel = None
         return self.history
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
@@ -408,18 +432,26 @@ class Trainer:
         self._require_compiled()
         data = _batches or da.batches(x, y, sample_weight, batch_size, steps, purpose="evaluate")
         self._symbolic_built = True
+        custom = self._step_overridden("test_step")
+        outer_dp = self._data_parallel  # fit's, when validating
+        dp = self._data_parallel = outer_dp or distributed.attach(self, sync=False, data=data, custom=custom)
+        if dp is not None:
+            distributed.check_supported(data, custom)  # fit's validation data, too
+            if dp.comm.rank:
+                verbose = 0
         if isinstance(callbacks, callbacks_mod.CallbackList):
             cbs = callbacks
         else:
             cbs = callbacks_mod.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                              stream=stream or sys.stderr, verbose=verbose, epochs=1,
                                              steps=data.num_batches)
-        custom = self._step_overridden("test_step")
         cbs.on_test_begin()
         self.reset_metrics()
         logs = None
         for step, bx, by, bsw in data.epoch():
             cbs.on_test_batch_begin(step)
+            if dp is not None:
+                bx, by, bsw = dp.shard(bx, by, bsw)
             if custom:
                 logs = self.test_step(da.pack_x_y_sample_weight(bx, by, bsw))
                 cbs.on_test_batch_end(step, logs)
@@ -427,7 +459,8 @@ class Trainer:
                 self._test_batch(bx, by, bsw)
                 cbs.on_test_batch_end(step, self.get_metrics_result)
         logs = callbacks_mod.pythonify_logs(self._logs_or_metrics(logs) if custom and logs is not None
-                                            else self.get_metrics_result())
+                                            else self._logs_across_ranks())
+        self._data_parallel = outer_dp
         cbs.on_test_end(logs)
         return logs if return_dict else self._flatten_in_order(logs)
 

@@ -2,6 +2,7 @@
 dropout and the fused crossentropies that start from logits but keep Keras's clipped-probability numbers.
 """
 from kspec import backend
+from kspec.backend import comm
 from kspec.engine.ops.math import unbroadcast
 from kspec.engine.tensor import Tensor, as_tensor, make
 
@@ -105,7 +106,7 @@ def dropout(x, rate, noise_shape=None, seed=None):
         return make(xp.zeros_like(x.data), (x,), lambda g: (xp.zeros_like(g),), "dropout")
     shape = x.shape if noise_shape is None else noise_shape
     rng = seed if seed is None or not isinstance(seed, int) else backend.generator(seed)
-    keep = backend.random_uniform(shape, rng) >= x.dtype.type(rate)
+    keep = comm.draw_rows(backend.random_uniform, shape, rng=rng) >= x.dtype.type(rate)
     mask = keep * x.dtype.type(1.0 / (1.0 - rate))
     return make(x.data * mask, (x,), lambda g: (g * mask,), "dropout")
 

@@ -9,12 +9,13 @@ from kspec.engine.ops.math import unbroadcast
 from kspec.engine.tensor import as_tensor, make
 
 
-def normalize_batch(x, axes, gamma=None, beta=None, epsilon=1e-3):
+def normalize_batch(x, axes, gamma=None, beta=None, epsilon=1e-3, allreduce=None):
     """Normalize ``x`` with the mean and biased variance over ``axes``, then scale and shift.
 
     x : (...); gamma, beta : Tensors broadcastable to x (e.g. (C,) for the last axis) or None.
     Returns (y Tensor of x's shape, mean array, variance array); the statistics keep dims (no gradient:
-    the gradient through them is part of y's backward).
+    the gradient through them is part of y's backward). ``allreduce`` (a sum of a flat float64 array
+    across ranks) makes the statistics, and the sums of the backward pass, those of the global batch.
     """
     xp = backend.xp
     x = as_tensor(x)
@@ -22,9 +23,15 @@ def normalize_batch(x, axes, gamma=None, beta=None, epsilon=1e-3):
     count = 1
     for a in axes:
         count *= x.shape[a]
-    mean = x.data.mean(axis=axes, keepdims=True)
-    centered = x.data - mean
-    var = xp.square(centered).mean(axis=axes, keepdims=True)
+    if allreduce is None:
+        mean = x.data.mean(axis=axes, keepdims=True)
+        centered = x.data - mean
+        var = xp.square(centered).mean(axis=axes, keepdims=True)
+    else:
+        mean, total = _global_mean(x.data, axes, count, allreduce)
+        centered = x.data - mean
+        var = _global_mean(xp.square(centered), axes, count, allreduce)[0]
+        count = total
     rstd = 1 / xp.sqrt(var + x.dtype.type(epsilon))
     inv = rstd if gamma is None else rstd * gamma.data
     shift = -mean * inv
@@ -38,8 +45,14 @@ def normalize_batch(x, axes, gamma=None, beta=None, epsilon=1e-3):
         grads = []
         if x.requires_grad:
             dxhat = g if gamma is None else g * gamma.data
-            mean_d = dxhat.mean(axis=axes, keepdims=True)
-            mean_dx = (dxhat * xhat).mean(axis=axes, keepdims=True)
+            if allreduce is None:
+                mean_d = dxhat.mean(axis=axes, keepdims=True)
+                mean_dx = (dxhat * xhat).mean(axis=axes, keepdims=True)
+            else:  # both sums in one allreduce
+                both = xp.concatenate([dxhat.sum(axis=axes, keepdims=True),
+                                       (dxhat * xhat).sum(axis=axes, keepdims=True)])
+                both = allreduce(both.reshape(-1)).astype(x.dtype).reshape(both.shape) / x.dtype.type(count)
+                mean_d, mean_dx = both[:1], both[1:]
             grads.append(rstd * (dxhat - mean_d - xhat * mean_dx))
         else:
             grads.append(None)
@@ -50,6 +63,15 @@ def normalize_batch(x, axes, gamma=None, beta=None, epsilon=1e-3):
         return tuple(grads)
 
     return make(y, parents, backward, "normalize_batch"), mean, var
+
+
+def _global_mean(data, axes, count, allreduce):
+    """The mean over ``axes`` of the rows of every rank: one allreduce of the sums and the count."""
+    sums = data.sum(axis=axes, keepdims=True, dtype=backend.xp.float64)
+    total = allreduce(backend.xp.concatenate([sums.reshape(-1), [float(count)]]))
+    count = total[-1]
+    mean = (total[:-1] / count if count else total[:-1] * 0).reshape(sums.shape).astype(data.dtype)
+    return mean, count
 
 
 def normalize_fixed(x, mean, variance, gamma=None, beta=None, epsilon=1e-3):
