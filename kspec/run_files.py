@@ -218,10 +218,26 @@ def load_run(target, compile=True, with_spec=True, finite=True):
     preprocessor = _load_preprocessor(model_dir if folder else None, stored)
     doc = spec = None
     if with_spec:
-        doc, spec = _stored_spec(folder, model_dir, stored)
+        from kspec.user_code import CodeDirs
+        with CodeDirs(os.path.join(model_dir, CODE_DIR)):  # the run's copy of the user code it names
+            doc, spec = _stored_spec(folder, model_dir, stored)
+            if spec is not None and (spec.get("model") or {}).get("class"):
+                model = _as_user_class(model, spec, doc, compile)
     loaded = LoadedRun(model, spec, preprocessor, model_path, doc, stored)
     loaded.unfinished = unfinished
     return loaded
+
+
+def _as_user_class(model, spec, doc, compile):
+    """The run's model rebuilt as the spec's ``model.class`` (so its test_step drives evaluate), with the
+    trained weights of the model file (a model file names the Keras base class, as Keras writes it)."""
+    from kspec.spec import build_model, compile_model
+
+    rebuilt = build_model(spec, doc)
+    if compile:
+        compile_model(rebuilt, spec, doc)
+    rebuilt.set_weights(model.get_weights())
+    return rebuilt
 
 
 def read_input(run, source="-", fmt=None, stdin=None):

@@ -193,3 +193,47 @@ def test_a_model_file_with_a_user_layer_loads_with_custom_objects_or_the_switch(
         want = run.load_run(result.run_dir, compile=False).model.predict(x, verbose=0)
     np.testing.assert_array_equal(by_name.predict(x, verbose=0), want)
     np.testing.assert_array_equal(allowed.predict(x, verbose=0), want)
+
+
+@pytest.fixture
+def counting(tmp_path, monkeypatch):
+    """The model.class example in a folder of its own, under a module name of its own."""
+    module = f"countlib_{abs(hash(str(tmp_path))) % 10 ** 8}"
+    (tmp_path / f"{module}.py").write_text(_read(os.path.join(EXAMPLE, "userlib.py")))
+    spec = _read(os.path.join(EXAMPLE, "iris_counting.yaml")).replace("userlib:", f"{module}:").replace(
+        "../data/", f"{REPO}/configs/data/").replace("epochs: 30", "epochs: 3")
+    (tmp_path / "spec.yaml").write_text(spec)
+    monkeypatch.delenv(user_code.ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return {"spec": str(tmp_path / "spec.yaml"), "module": module, "folder": tmp_path, "text": spec}
+
+
+def test_model_class_builds_the_spec_as_the_users_model_and_its_train_step_drives_fit(counting):
+    result = run.train(counting["spec"], run_dir="runs/c", verbose=0, stream=io.StringIO(), allow_code=True)
+    steps = -(-96 // 16)  # 120 rows, the last 24 for validation, batch 16
+    assert result.history["batches_seen"] == [float(steps), 2.0 * steps, 3.0 * steps], "the user's train_step ran"
+    assert set(result.history) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
+    with user_code.allow_code(True):
+        loaded = run.load_run(result.run_dir)
+    assert type(loaded.model).__name__ == "CountingModel" and loaded.model.batches_seen == 0
+    refused = CliRunner().invoke(cli, ["evaluate", result.run_dir])
+    assert refused.exit_code == 2 and "--allow-code" in refused.output, refused.output
+    os.remove(counting["folder"] / f"{counting['module']}.py")
+    done = subprocess.run([sys.executable, "-m", "kspec", "evaluate", result.run_dir, "--allow-code"],
+                          env=dict(os.environ, PYTHONPATH=REPO), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and set(json.loads(done.stdout)) == {"accuracy", "loss"}, done.stderr
+
+
+@pytest.mark.parametrize("value, message", [
+    ("CountingModel", "model.class names your own model class as module:Name"),
+    ("{module}:Scale", "is a class but not a model"),
+    ("{module}:smooth_ce", "is function, not a model"),
+])
+def test_a_wrong_model_class_is_an_error_at_its_line(counting, value, message):
+    path = counting["folder"] / "bad.yaml"
+    path.write_text(counting["text"].replace(f"class: {counting['module']}:CountingModel",
+                                             "class: " + value.format(module=counting["module"])))
+    result = CliRunner().invoke(cli, ["validate", str(path), "--allow-code"])
+    line = counting["text"][:counting["text"].index("  class:")].count("\n") + 1
+    assert result.exit_code == 2 and f"bad.yaml:{line}:" in result.output and message in result.output, \
+        result.output

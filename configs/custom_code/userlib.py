@@ -5,6 +5,8 @@ Each object is written against kspec's Keras API, as it would be against Keras.
 """
 import numpy as np
 
+import kspec as keras
+
 from kspec.engine import ops
 from kspec.layers import Layer
 from kspec.models.callbacks import Callback
@@ -86,3 +88,28 @@ class HalvingSchedule(LearningRateSchedule):
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate, "every": self.every}
+
+
+
+class CountingModel(keras.Sequential):
+    """A Sequential model with its own train_step, written as Keras's "customizing fit" guide writes it,
+    that also counts its batches; ``model.class: userlib:CountingModel`` builds a spec's layers as one."""
+
+    def __init__(self, layers=None, name=None, **kwargs):
+        super().__init__(layers, name=name, **kwargs)
+        self.batches_seen = 0
+
+    def train_step(self, data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        with keras.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(x, y, y_pred, sample_weight)
+        grads = tape.gradient(loss, self.trainable_weights)
+        self.optimizer.apply(grads, self.trainable_weights)
+        self.batches_seen += 1
+        for metric in self.metrics:
+            if metric.name == "loss":
+                metric.update_state(loss)
+            else:
+                metric.update_state(y, y_pred)
+        return {**{m.name: m.result() for m in self.metrics}, "batches_seen": float(self.batches_seen)}

@@ -12,7 +12,7 @@ from kspec import registry
 from kspec.io.errors import ModelFileError
 from kspec.models import config as config_mod
 from kspec.models.config import accepted_args, drop_unknown_nulls
-from kspec.serialization import serialize
+from kspec.serialization import class_entry, serialize
 
 # Keys of a Keras layer entry that the legacy .h5 config leaves out.
 _ENTRY_ONLY_KEYS = ("module", "registered_name", "build_config", "compile_config")
@@ -47,7 +47,11 @@ def model_config(model):
         config["dtype"] = dtype_policy(config["dtype"])
     if "layers" in config:
         config["layers"] = [_legacy_entry(entry) for entry in config["layers"]]
-    return {"class_name": keras_class_name(model), "config": config}
+    out = {"class_name": keras_class_name(model), "config": config}
+    module = class_entry(model, "keras")["module"]
+    if not module.startswith("keras"):  # the user's Model subclass (model.class): found again as module:Name
+        out["module"] = module
+    return out
 
 
 def _legacy_entry(entry):

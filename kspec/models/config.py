@@ -37,6 +37,11 @@ def model_from_config(config):
         raise ConfigError("model_config is not a Keras model config (no class_name/config)")
     class_name = config["class_name"]
     builder = _MODEL_BUILDERS.get(class_name)
+    if builder is None and config.get("module"):  # the user's subclass: built as its kspec base class
+        from kspec.models.sequential import Sequential
+        cls = registry.lookup("model", f"{config['module']}:{class_name}")  # user code: only where allowed
+        if cls is not None:
+            builder = sequential_from_config if issubclass(cls, Sequential) else functional_from_config
     if builder is None:
         raise ConfigError(f"unknown model class {class_name!r}")
     return builder(config["config"])

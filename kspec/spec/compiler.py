@@ -59,7 +59,8 @@ def _build_model(spec, doc):
         from kspec.spec.transfer import build_chain
         return build_chain(spec, doc)
     with _captured(doc, ("model",)):
-        model = Sequential(name=model_spec.get("name"))
+        cls = Sequential if model_spec.get("class") is None else registry.lookup("model", model_spec["class"])
+        model = cls(name=model_spec.get("name"))
     if model_spec.get("input_shape") is not None:
         model.add(InputLayer(shape=tuple(model_spec["input_shape"])))
     for i, entry in enumerate(model_spec["layers"]):

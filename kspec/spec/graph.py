@@ -46,7 +46,7 @@ from kspec.registry import snake_case
 from kspec.spec.errors import SpecError, did_you_mean
 
 _PICK = re.compile(r"^(.+)\[(\d+)\]$")
-GRAPH_KEYS = ("inputs", "layers", "outputs", "weights", "name")
+GRAPH_KEYS = ("inputs", "layers", "outputs", "weights", "name", "class")
 REFERENCE_KEYS = ("input", "initial_state")   # a graph entry's keys that name other entries' outputs
 APPLY_KEYS = ("apply",) + REFERENCE_KEYS + ("name",)
 INPUT_KEYS = ("shape", "dtype")
@@ -401,9 +401,10 @@ def build_graph(spec, doc=None):
     if errors:
         raise SpecError(sort_diagnostics(errors))
     inputs = [tensors[n] for n in model_spec["inputs"]]
+    cls = Functional if model_spec.get("class") is None else registry.lookup("model", model_spec["class"])
     with _captured(doc, ("model",)):
-        return Functional(inputs[0] if len(inputs) == 1 else inputs, outputs[0] if len(outputs) == 1 else outputs,
-                          name=model_spec.get("name"))
+        return cls(inputs=inputs[0] if len(inputs) == 1 else inputs,
+                   outputs=outputs[0] if len(outputs) == 1 else outputs, name=model_spec.get("name"))
 
 
 def _as_list(refs):

@@ -21,7 +21,7 @@ from kspec.user_code import UserCodeError, is_reference
 
 SECTIONS = ("name", "seed", "data", "model", "compile", "fit", "stages", "sweep")
 MAX_SEED = 2**32 - 1  # NumPy's seeds (and Keras's set_random_seed) stop there
-MODEL_KEYS = ("input_shape", "layers", "weights", "name")
+MODEL_KEYS = ("input_shape", "layers", "weights", "name", "class")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+=-]*$")
 _SECTION_HINT = "a spec has the sections " + ", ".join(SECTIONS)
 
@@ -168,7 +168,7 @@ class _Resolver(SectionRules):
             return None
         if value.get("inputs") is not None:  # a graph model (kspec.spec.graph)
             from kspec.spec.graph import resolve_graph
-            return resolve_graph(self, value, path)
+            return self.model_class(value, resolve_graph(self, value, path), graph=True)
         self.unknown_keys(value, path, MODEL_KEYS, "model")
         layers = value.get("layers")
         out_layers = []
@@ -191,7 +191,31 @@ class _Resolver(SectionRules):
         name = value.get("name")
         if name is not None and not isinstance(name, str):
             self.err(path + ("name",), f"model.name must be a string, found {describe(name)}")
-        return {"input_shape": input_shape, "layers": out_layers, "weights": weights, "name": name}
+        return self.model_class(value, {"input_shape": input_shape, "layers": out_layers, "weights": weights,
+                                        "name": name})
+
+    def model_class(self, value, out, graph=False):
+        """``model.class: module:Name``: the spec's model built as the user's subclass (its train_step and
+        test_step drive fit and evaluate): of kspec.Sequential for a layer list, of kspec.Model for a graph."""
+        ref = value.get("class")
+        if ref is None or out is None:
+            return out
+        path = ("model", "class")
+        if not is_reference(ref):
+            self.err(path, f"model.class names your own model class as module:Name, found {ref!r}",
+                     hint="e.g. class: mymodels:CountingModel (a subclass of kspec.Sequential or kspec.Model)")
+            return out
+        cls = self.find("model", ref, path)
+        if cls is False or cls is None:
+            return out
+        base = "Model" if graph else "Sequential"
+        from kspec import models
+        if not issubclass(cls, getattr(models, base)):
+            self.err(path, f"model.class {ref!r} must subclass kspec.{base} "
+                           f"({'a graph spec' if graph else 'a list of layers'} builds one)",
+                     hint=f"class {cls.__name__}(keras.{base}): ...")
+        out["class"] = ref
+        return out
 
     def input_shape(self, value, layers):
         path = ("model", "input_shape")

@@ -91,7 +91,18 @@ def _objects(kind, defs, extra_names=()):
     bare = sorted(n for n in names if not _needs_arguments(registry.lookup(kind, n))
                   and not (kind == "activation" and sig.activation_arguments(registry.lookup(kind, n))))
     return {"anyOf": [{"enum": bare}, {"type": "object", "properties": props, "additionalProperties": False,
-                                        "minProperties": 1, "maxProperties": 1}, keras]}
+                                        "minProperties": 1, "maxProperties": 1}, keras, *_user_code()]}
+
+
+# Your own code as module:Name (kspec.user_code), a name or a one-key mapping of its arguments; kspec
+# validate checks it (it needs --allow-code), the schema only its form.
+USER_REFERENCE = "^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$"
+
+
+def _user_code():
+    one = {"type": "object", "patternProperties": {USER_REFERENCE: {"type": ["object", "null"]}},
+           "additionalProperties": False, "minProperties": 1, "maxProperties": 1}
+    return [{"type": "string", "pattern": USER_REFERENCE}, one]
 
 
 def _needs_arguments(obj):
@@ -120,7 +131,7 @@ def _layers(defs):
     keras = {"type": "object", "properties": {"class_name": {"enum": names}, "config": {"type": ["object", "null"]},
                                               "module": {}, "registered_name": {}, "build_config": {}},
              "required": ["class_name"], "additionalProperties": False}
-    return {"anyOf": [{"enum": bare}, one, repeat, apply, keras]}
+    return {"anyOf": [{"enum": bare}, one, repeat, apply, keras, *_user_code()]}
 
 
 def _method(method, exclude, special):
@@ -172,6 +183,9 @@ def _model():
             "properties": {"path": {"type": "string"}, "by_name": {"type": "boolean"},
                            "skip_mismatch": {"type": "boolean"}}}]},
         "name": {"type": ["string", "null"]},
+        "class": {"type": "string", "pattern": USER_REFERENCE,
+                  "description": "your own subclass of kspec.Sequential (or kspec.Model for a graph) as "
+                                 "module:Name; needs --allow-code"},
         "inputs": {"type": "object", "additionalProperties": graph_input, "minProperties": 1},
         "outputs": names}, "required": ["layers"], "additionalProperties": False}
 
