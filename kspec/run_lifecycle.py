@@ -51,7 +51,10 @@ def now_iso():
 
 # -- the lock ---------------------------------------------------------------------------------------------
 
-def _alive(pid):
+def process_alive(pid):
+    """Whether a process of this host with that PID is running (False for no PID)."""
+    if not isinstance(pid, int):
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -69,10 +72,10 @@ def acquire_lock(folder):
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
-            owner = _read_json(path) or {}
+            owner = read_json(path) or {}
             pid = owner.get("pid")
             same_host = owner.get("host") in (None, socket.gethostname())
-            if isinstance(pid, int) and pid != os.getpid() and (not same_host or _alive(pid)):
+            if isinstance(pid, int) and pid != os.getpid() and (not same_host or process_alive(pid)):
                 raise RunLockedError(f"{folder}: another training (PID {pid} on {owner.get('host')}) is "
                                      f"using this run folder since {owner.get('started')}; wait for it to "
                                      f"end, or stop it (kill {pid}) and resume with: kspec train --resume "
@@ -87,12 +90,13 @@ def acquire_lock(folder):
 
 def release_lock(folder):
     path = os.path.join(folder, LOCK_FILE)
-    owner = _read_json(path) or {}
+    owner = read_json(path) or {}
     if owner.get("pid") == os.getpid():
         os.remove(path)
 
 
-def _read_json(path):
+def read_json(path):
+    """A JSON file's value, or None when it is missing or unreadable."""
     try:
         with open(path, encoding="utf-8") as f:
             return json.load(f)
@@ -103,7 +107,7 @@ def _read_json(path):
 # -- run.json ---------------------------------------------------------------------------------------------
 
 def read_record(folder):
-    return _read_json(os.path.join(folder, RECORD_FILE))
+    return read_json(os.path.join(folder, RECORD_FILE))
 
 
 def write_record(folder, record):
@@ -280,9 +284,9 @@ def describe_unfinished(folder):
         return None
     status = record.get("status")
     if status == "running":
-        lock = _read_json(os.path.join(folder, LOCK_FILE)) or {}
+        lock = read_json(os.path.join(folder, LOCK_FILE)) or {}
         pid = lock.get("pid")
-        status = "still training" if isinstance(pid, int) and _alive(pid) else "killed while training"
+        status = "still training" if isinstance(pid, int) and process_alive(pid) else "killed while training"
     kept = "the model of its last completed epoch"
     if status == "stopped_on_nan":
         status, kept = "stopped on a NaN", "the last finite weights"
@@ -315,5 +319,5 @@ def finished_result(folder, result_type):
                 for key, value in row.items():
                     if key != "epoch":
                         history.setdefault(key, []).append(float(value))
-    metrics = _read_json(os.path.join(folder, METRICS_FILE)) or {}
+    metrics = read_json(os.path.join(folder, METRICS_FILE)) or {}
     return result_type(folder, history, metrics)

@@ -13,6 +13,7 @@ import time
 import warnings
 
 from kspec.models.callbacks import Callback
+from kspec.run_lifecycle import process_alive
 from kspec.spec.errors import Diagnostic, SpecError
 from kspec.spec.sweep_params import parse_param
 
@@ -76,23 +77,11 @@ def mark_abandoned(optuna, study):
     """Trials left running by a dead process on this host become failed and interrupted (not counted)."""
     host = socket.gethostname()
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        if t.user_attrs.get("host") == host and not _alive(t.user_attrs.get("pid")):
+        if t.user_attrs.get("host") == host and not process_alive(t.user_attrs.get("pid")):
             # Optuna has no public call to annotate another process's trial; its storage API does it.
             study._storage.set_trial_user_attr(t._trial_id, "interrupted", True)
             study._storage.set_trial_user_attr(t._trial_id, "error", "interrupted (the sweep was stopped)")
             study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
-
-
-def _alive(pid):
-    if not isinstance(pid, int):
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @contextlib.contextmanager

@@ -4,15 +4,14 @@ A target is a run folder (it holds ``history.csv``) or a sweep folder (its ``tri
 runs, in trial order).
 """
 import csv
-import json
 import math
 import os
 import re
 
 from kspec.run_files import CONFIG_FILE, HISTORY_FILE, METRICS_FILE
+from kspec.run_lifecycle import read_json, read_record
 from kspec.workbench import WorkbenchError
 
-RUN_RECORD = "run.json"
 NOT_METRICS = ("epoch", "stage")
 
 
@@ -84,7 +83,7 @@ def read_runs(targets):
 
 def read_run(folder, label=None):
     history, stages = read_history(os.path.join(folder, HISTORY_FILE))
-    metrics = _read_json(os.path.join(folder, METRICS_FILE)) or {}
+    metrics = read_json(os.path.join(folder, METRICS_FILE)) or {}
     spec = None
     config = os.path.join(folder, CONFIG_FILE)
     if os.path.isfile(config):
@@ -128,7 +127,7 @@ def wall_time(folder):
     """Seconds the run took: from ``run.json`` when the run has one (the sum of its sessions' ``wall_s``,
     else of its epochs' ``epoch_wall_s``), else the time from writing ``config.yaml`` (before fit) to
     ``history.csv`` (after)."""
-    record = _read_json(os.path.join(folder, RUN_RECORD))
+    record = read_record(folder)
     if isinstance(record, dict):
         sessions = [s.get("wall_s") for s in record.get("sessions") or [] if isinstance(s, dict)]
         if sessions and all(_is_number(t) for t in sessions):
@@ -146,7 +145,7 @@ def wall_time(folder):
 
 def run_status(folder):
     """How the run ended, from ``run.json`` (finished, interrupted, ...), or None without one."""
-    record = _read_json(os.path.join(folder, RUN_RECORD))
+    record = read_record(folder)
     status = record.get("status") if isinstance(record, dict) else None
     return status if isinstance(status, str) else None
 
@@ -155,9 +154,3 @@ def _is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _read_json(path):
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
