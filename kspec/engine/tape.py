@@ -12,7 +12,7 @@ import itertools
 
 from kspec import backend
 from kspec.engine import tensor as tensor_mod
-from kspec.engine.tensor import Tensor, _topological_order
+from kspec.engine.tensor import Tensor, topological_order
 
 
 def gradients(targets, sources, output_gradients=None, tape=None):
@@ -53,23 +53,10 @@ def _recorded_order(roots, tape):
     """The nodes reachable from ``roots`` through ops ``tape`` recorded (all ops when None), parents first."""
     if tape is None:
         if len(roots) == 1:
-            return _topological_order(roots[0])
-        return _topological_order(_Root(roots))[:-1]
-    order, seen, stack = [], set(), [(r, False) for r in reversed(roots)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        if tape in node.tapes:
-            for parent in node._parents:
-                if parent.requires_grad and id(parent) not in seen:
-                    stack.append((parent, False))
-    return order
+            return topological_order(roots)
+        return topological_order([_Root(roots)])[:-1]
+    return topological_order(list(reversed(roots)), lambda node: [
+        p for p in node._parents if p.requires_grad] if tape in node.tapes else ())
 
 
 class _Root:

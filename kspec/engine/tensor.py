@@ -101,7 +101,7 @@ class Tensor:
         xp = backend.xp
         if grad is None:
             grad = xp.ones_like(self.data)
-        order = _topological_order(self)
+        order = topological_order([self])
         self.grad = grad if self.grad is None else self.grad + grad
         for node in reversed(order):
             g = node.grad
@@ -123,8 +123,10 @@ class Tensor:
     # Operator overloads are attached in kspec.engine.ops (they need the op functions).
 
 
-def _topological_order(root):
-    order, seen, stack = [], set(), [(root, False)]
+def topological_order(roots, parents=None):
+    """The nodes reachable from ``roots``, parents before children (the last root is walked first).
+    ``parents(node)`` gives the nodes to walk into; by default the node's parents that need a gradient."""
+    order, seen, stack = [], set(), [(root, False) for root in roots]
     while stack:
         node, expanded = stack.pop()
         if expanded:
@@ -134,8 +136,8 @@ def _topological_order(root):
             continue
         seen.add(id(node))
         stack.append((node, True))
-        for parent in node._parents:
-            if parent.requires_grad and id(parent) not in seen:
+        for parent in (node._parents if parents is None else parents(node)):
+            if (parents is not None or parent.requires_grad) and id(parent) not in seen:
                 stack.append((parent, False))
     return order
 

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from kspec import backend
+from kspec.engine.tensor import topological_order
 from kspec.errors import KspecError
 
 
@@ -108,18 +109,8 @@ def _tensors(value):
 
 def _nodes(outputs, stop_ids):
     """The tape's nodes from ``outputs`` back to (not into) the tensors in ``stop_ids``, parents first."""
-    order, seen, stack = [], set(), [(t, False) for t in outputs]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in seen or id(node) in stop_ids:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        stack.extend((p, False) for p in node._parents)
-    return order
+    return topological_order([t for t in outputs if id(t) not in stop_ids],
+                             lambda node: [p for p in node._parents if id(p) not in stop_ids])
 
 
 def diagnose(model, x, y, sample_weight, rng_state=None):
