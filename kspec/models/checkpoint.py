@@ -127,17 +127,7 @@ def storable(value):
 
 def _layers(model):
     """Every layer under ``model``, in a fixed order (nested models and wrappers included)."""
-    out, seen, stack = [], set(), list(reversed(getattr(model, "layers", [])))
-    while stack:
-        layer = stack.pop()
-        if id(layer) in seen:
-            continue
-        seen.add(id(layer))
-        out.append(layer)
-        children = list(getattr(layer, "layers", None) or [])
-        children += list(getattr(layer, "_sublayers", list)())
-        stack.extend(reversed(children))
-    return out
+    return model._flatten_layers(include_self=False)
 
 
 def rng_state(model):
